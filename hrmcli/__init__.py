@@ -1,0 +1,3 @@
+"""hrmcli: a local-first terminal coding agent driven by HRM-Code."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from hrmcli.cli import main
+
+main()
