@@ -1,0 +1,62 @@
+"""Grade one sample: its own sandboxed process, LiveCodeBench verdicts."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from bench.livecodebench.records import Problem
+from bench.livecodebench.sandbox import Limits, Sandbox
+
+TEST_TIMEOUT = 6.0
+VERDICTS = ("pass", "wrong answer", "time limit", "runtime error", "compile error")
+_HARNESS = Path(__file__).with_name("harness.py")
+
+
+@dataclass
+class Grade:
+    verdict: str
+    passed_tests: int
+    total_tests: int
+    detail: str
+
+    @property
+    def correct(self) -> bool:
+        return self.verdict == "pass"
+
+
+def sandbox_for(slot: int, timeout: float = TEST_TIMEOUT) -> Sandbox:
+    """CPU budget just above the per-test timeout (each test is its own process)."""
+    return Sandbox(slot=slot, limits=Limits(cpu_seconds=int(timeout) + 2))
+
+
+def grade(problem: Problem, code: str, sandbox: Sandbox,
+          timeout: float = TEST_TIMEOUT) -> Grade:
+    """Public tests then private ones, stopping at the first failure."""
+    total = len(problem.tests)
+    work = Path(tempfile.mkdtemp(prefix="hrm-lcb-"))
+    try:
+        spec = {"tests": problem.tests, "kind": problem.kind, "func_name": problem.func_name,
+                "timeout": timeout}
+        (work / "spec.json").write_text(json.dumps(spec), encoding="utf-8")
+        (work / "solution.py").write_text(code, encoding="utf-8", errors="surrogatepass")
+        shutil.copyfile(_HARNESS, work / "_harness.py")
+        sandbox.prepare_dir(work)
+        # each test can take `timeout`, plus interpreter start-up and fork overhead
+        budget = total * (timeout + 0.5) + 10
+        run = sandbox.run([sys.executable, "-I", "-S", "_harness.py"], work, timeout=budget)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    if run.timed_out:
+        return Grade("time limit", 0, total, "whole sample exceeded its time budget")
+    lines = run.stdout.decode("utf-8", "replace").strip().splitlines()
+    try:
+        result = json.loads(lines[-1])
+        return Grade(result["verdict"], int(result["passed"]), total, result["detail"])
+    except (IndexError, json.JSONDecodeError, KeyError):
+        err = run.stderr.decode("utf-8", "replace")[-300:]
+        return Grade("runtime error", 0, total, f"grader exited {run.returncode}: {err}")

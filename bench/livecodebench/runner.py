@@ -1,0 +1,122 @@
+"""Sampling (model or file), parallel sandboxed grading, and the pass@k summary."""
+
+from __future__ import annotations
+
+import json
+import queue
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bench.livecodebench.extract import extract_code
+from bench.livecodebench.grader import TEST_TIMEOUT, Grade, grade, sandbox_for
+from bench.livecodebench.passk import mean_pass_at_k, pass_at_k, reportable_ks
+from bench.livecodebench.records import Problem, RecordError
+
+
+@dataclass
+class ProblemResult:
+    question_id: str
+    difficulty: str
+    platform: str
+    contest_date: str
+    grades: list[Grade]
+
+    @property
+    def n(self) -> int:
+        return len(self.grades)
+
+    @property
+    def c(self) -> int:
+        return sum(g.correct for g in self.grades)
+
+    def to_json(self, ks: list[int]) -> dict:
+        return {"question_id": self.question_id, "difficulty": self.difficulty,
+                "platform": self.platform, "contest_date": self.contest_date,
+                "n": self.n, "correct": self.c,
+                **{f"pass@{k}": pass_at_k(self.n, self.c, k) for k in ks if k <= self.n},
+                "graded_list": [g.correct for g in self.grades],
+                "verdicts": [asdict(g) for g in self.grades]}
+
+
+def load_samples(path: Path) -> dict[str, list[str]]:
+    """The official custom-output layout: {"question_id": ..., "code_list": [...]} per line."""
+    out: dict[str, list[str]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RecordError(f"cannot read {path}: {e}") from e
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+            codes = obj["code_list"]
+            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+                raise TypeError("code_list must be a list of strings")
+            out.setdefault(str(obj["question_id"]), []).extend(codes)
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise RecordError(f"{path}:{n}: {e}") from e
+    return out
+
+
+def generate_samples(problems: list[Problem], backend, n: int, temperature: float = 0.2,
+                     max_tokens: int = 2048,
+                     on_sample: Callable[[], None] | None = None) -> dict[str, list[str]]:
+    """n replies per problem, each reduced to its last fenced block."""
+    from bench.livecodebench.prompts import messages_for
+    from hrmcli.agent.backends.base import GenerationOptions, complete
+
+    out: dict[str, list[str]] = {}
+    for p in problems:
+        msgs = messages_for(p)
+        for i in range(n):
+            opts = GenerationOptions(max_tokens=max_tokens, temperature=temperature, seed=i)
+            reply = complete(backend, msgs, opts).text
+            out.setdefault(p.question_id, []).append(extract_code(reply))
+            if on_sample:
+                on_sample()
+    return out
+
+
+def evaluate(problems: list[Problem], samples: dict[str, list[str]], workers: int = 2,
+             timeout: float = TEST_TIMEOUT,
+             on_graded: Callable[[], None] | None = None) -> list[ProblemResult]:
+    """Grade every sample; each worker owns a sandbox slot (its own uid and process budget)."""
+    slots: queue.Queue = queue.Queue()
+    for i in range(workers):
+        slots.put(sandbox_for(i, timeout))
+
+    def one(problem: Problem, code: str) -> Grade:
+        sb = slots.get()
+        try:
+            return grade(problem, code, sb, timeout)
+        finally:
+            slots.put(sb)
+            if on_graded:
+                on_graded()
+
+    jobs = [(p, code) for p in problems for code in samples.get(p.question_id, [])]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        grades = list(pool.map(lambda job: one(*job), jobs))
+    results, it = [], iter(grades)
+    for p in problems:
+        gs = [next(it) for _ in samples.get(p.question_id, [])]
+        results.append(ProblemResult(p.question_id, p.difficulty, p.platform,
+                                     p.contest_date.isoformat(), gs))
+    return results
+
+
+def summarize(results: list[ProblemResult], ks: list[int]) -> dict:
+    """Percentages; pass@k only for the k every problem has enough samples for."""
+    usable = reportable_ks(ks, [r.n for r in results])
+    summary: dict = {f"pass@{k}": mean_pass_at_k([(r.n, r.c) for r in results], k) for k in usable}
+    summary["problems"] = len(results)
+    summary["skipped_k"] = [k for k in ks if k not in usable]
+    per: dict = {}
+    for diff in sorted({r.difficulty for r in results}):
+        sub = [(r.n, r.c) for r in results if r.difficulty == diff]
+        per[diff] = {"problems": len(sub), **{f"pass@{k}": mean_pass_at_k(sub, k) for k in usable}}
+    summary["per_difficulty"] = per
+    return summary
