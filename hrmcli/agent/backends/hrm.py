@@ -1,0 +1,70 @@
+"""HRM-Code GGUF files through our own runtime (hrmcli.runtime.engine).
+
+Prompts are rendered in HRM-Code's training layout (hrmcli.agent.prompts.render_hrm), so
+the model sees files as <|file|> blocks and the task as a <|user|> block exactly as in
+its training data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from hrmcli.agent.backends import BackendError
+from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
+from hrmcli.agent.prompts import HRM_STYLE, render_hrm
+
+
+class HRMBackend:
+    prompt_style = HRM_STYLE
+    supports_logits_processor = True
+
+    def __init__(self, model_path: str | Path) -> None:
+        from hrmcli.runtime.engine import Engine
+
+        self.path = Path(model_path)
+        self.name = self.path.name
+        try:
+            self.engine = Engine.load(str(self.path))
+        except (OSError, ValueError) as e:
+            raise BackendError(f"cannot load HRM-Code model {self.path}: {e}") from e
+        self.context_size = int(self.engine.cfg.max_seq_len)
+        self.last: Completion | None = None
+        self._token_bytes: list[bytes] | None = None
+
+    def token_bytes(self) -> list[bytes]:
+        """Bytes of every token id (b"" for control tokens), for constrained decoding."""
+        if self._token_bytes is None:
+            from hrmcli.agent.constrained import tokenizer_token_bytes
+
+            self._token_bytes = tokenizer_token_bytes(self.engine.tokenizer)
+        return self._token_bytes
+
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+        self.last = None
+        t0 = time.perf_counter()
+        prompt = render_hrm(messages)
+        prompt_tokens = len(self.engine.tokenize(prompt))
+        if prompt_tokens >= self.context_size:
+            raise BackendError(
+                f"the prompt is {prompt_tokens} tokens but {self.name} holds {self.context_size}; "
+                "give it fewer or smaller files"
+            )
+        generated = 0
+
+        def counting(ids: Sequence[int], logits: object) -> object:
+            nonlocal generated
+            generated += 1
+            return opts.logits_processor(ids, logits) if opts.logits_processor else logits
+
+        max_tokens = min(opts.max_tokens, self.context_size - prompt_tokens)
+        yield from self.engine.stream(
+            prompt, max_tokens=max_tokens, temperature=opts.temperature, top_p=opts.top_p,
+            stop=opts.stop, logits_processor=counting, seed=opts.seed,
+        )
+        self.last = Completion(
+            text="", prompt_tokens=prompt_tokens, completion_tokens=generated,
+            seconds=time.perf_counter() - t0,
+            finish_reason="length" if generated >= max_tokens else "stop",
+        )

@@ -1,0 +1,133 @@
+"""Render edit requests as model input: chat messages for chat models, and HRM-Code's own
+token layout (hrmcli.prompt_format) for HRM-Code, so that inference sees exactly what
+training saw.
+
+The prompt texts live in hrmcli/agent/prompts/*.md so they can be read and tuned without
+touching code. A message with role "file" carries one file as "path\\ncontent": HRM-Code
+renders it as a <|file|> block; chat prompts inline it in the user turn.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cache
+from pathlib import Path
+
+from hrmcli import prompt_format as pf
+from hrmcli.agent.backends.base import Message
+
+PROMPT_DIR = Path(__file__).parent / "prompts"
+EDIT_FORMATS = ("diff", "whole")
+HRM_STYLE, CHAT_STYLE = "hrm", "chat"
+
+
+@cache
+def load(name: str) -> str:
+    return (PROMPT_DIR / name).read_text(encoding="utf-8")
+
+
+def _few_shot(edit_format: str) -> list[Message]:
+    """Example turns from prompts/example_<format>.md (<<<USER>>>/<<<ASSISTANT>>> sections)."""
+    text = load(f"example_{edit_format}.md")
+    messages: list[Message] = []
+    for chunk in text.split("<<<")[1:]:
+        role, _, body = chunk.partition(">>>")
+        messages.append(Message(role.strip().lower(), body.strip("\n")))
+    return messages
+
+
+def _fence_for(content: str) -> str:
+    """A fence longer than any backtick run in the content, so the file cannot close it."""
+    longest = run = 0
+    for ch in content:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    return "`" * max(3, longest + 1)
+
+
+def files_text(files: Sequence[tuple[str, str]]) -> str:
+    parts = []
+    for path, content in files:
+        fence = _fence_for(content)
+        body = content if content.endswith("\n") or not content else content + "\n"
+        parts.append(f"File: {path}\n{fence}\n{body}{fence}")
+    return "\n\n".join(parts)
+
+
+def file_message(path: str, content: str) -> Message:
+    return Message("file", f"{path}\n{content}")
+
+
+def edit_messages(files: Sequence[tuple[str, str]], task: str, style: str = CHAT_STYLE,
+                  edit_format: str = "diff") -> list[Message]:
+    """The opening messages of an edit request."""
+    if edit_format not in EDIT_FORMATS:
+        raise ValueError(f"unknown edit format {edit_format!r}; use one of {EDIT_FORMATS}")
+    if style == HRM_STYLE:
+        return [file_message(p, c) for p, c in files] + [Message("user", task)]
+    rules = load("edit_rules.md" if edit_format == "diff" else "whole_rules.md")
+    system = f"{load('chat_system.md').strip()}\n\n{rules.strip()}"
+    user = f"{files_text(files)}\n\nTask: {task}" if files else f"Task: {task}"
+    return [Message("system", system), *_few_shot(edit_format), Message("user", user)]
+
+
+def repair_messages(reply: str, report: str, style: str = CHAT_STYLE) -> list[Message]:
+    """Turns to append after a reply whose edits failed: the reply, then the failure report
+    (an observation block for HRM-Code, a user turn for chat models)."""
+    feedback = load("repair.md").format(report=report.strip())
+    role = "tool" if style == HRM_STYLE else "user"
+    return [Message("assistant", reply), Message(role, feedback)]
+
+
+_HRM_BLOCKS = {
+    "system": (pf.SYSTEM, pf.END_SYSTEM),
+    "user": (pf.USER, pf.END_USER),
+    "tool": (pf.OBS, pf.END_OBS),
+}
+
+
+def render_hrm(messages: Sequence[Message]) -> str:
+    """HRM-Code prompt text for a conversation, ending with the assistant opener.
+
+    Files followed by one user turn is exactly prompt_format.edit_prompt, the layout the
+    edit data was trained on; longer conversations close each assistant turn with <|eos|>.
+    """
+    files = [m for m in messages if m.role == "file"]
+    rest = [m for m in messages if m.role != "file"]
+    if len(rest) == 1 and rest[0].role == "user" and messages[-1] is rest[0]:
+        return pf.edit_prompt([_split_file(m) for m in files], rest[0].content)
+    out = [pf.BOS]
+    for m in messages:
+        if m.role == "file":
+            out.append(pf.file_block(*_split_file(m)))
+        elif m.role == "assistant":
+            out.append(f"{pf.ASSISTANT}{m.content}{pf.EOS}")
+        elif m.role in _HRM_BLOCKS:
+            start, end = _HRM_BLOCKS[m.role]
+            out.append(f"{start}{m.content}{end}")
+        else:
+            raise ValueError(f"HRM-Code prompts have no role {m.role!r}")
+    out.append(pf.ASSISTANT)
+    return "".join(out)
+
+
+def _split_file(m: Message) -> tuple[str, str]:
+    path, _, content = m.content.partition("\n")
+    return path, content
+
+
+def inline_files(messages: Sequence[Message]) -> list[Message]:
+    """Chat-model view of a conversation: "file" messages folded into the next user turn."""
+    out: list[Message] = []
+    pending: list[tuple[str, str]] = []
+    for m in messages:
+        if m.role == "file":
+            pending.append(_split_file(m))
+            continue
+        if pending and m.role == "user":
+            m = Message("user", f"{files_text(pending)}\n\n{m.content}")
+            pending = []
+        out.append(m)
+    if pending:
+        out.append(Message("user", files_text(pending)))
+    return out
