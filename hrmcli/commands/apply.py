@@ -58,8 +58,8 @@ def apply_cmd(
     from hrmcli.agent.wholefile import MalformedWholeFile, parse_whole_files
     from hrmcli.tools.git import GitError, GitRepo
 
-    out = Console(stderr=as_json, highlight=False)
-    err = Console(stderr=True, highlight=False)
+    out = Console(stderr=as_json, highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
 
     def usage(msg: str) -> None:
         err.print(f"[red]error:[/] {msg}")

@@ -22,20 +22,21 @@ def undo_cmd(
 
     from hrmcli.tools.git import GitRepo
 
-    console = Console(highlight=False)
+    console = Console(highlight=False, soft_wrap=True)
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
     if not root.is_dir():
-        Console(stderr=True).print(f"[red]error:[/] --root {root} is not a directory")
+        err.print(f"[red]error:[/] --root {root} is not a directory")
         raise typer.Exit(2)
     repo = GitRepo.find(root)
     if repo is None:
-        Console(stderr=True).print(
+        err.print(
             f"[red]cannot undo:[/] {escape(str(root))} is not in a git repository; "
             "hrm undo needs the commit hrm apply makes"
         )
         raise typer.Exit(1)
     result = repo.undo()
     if not result.ok:
-        Console(stderr=True, highlight=False).print(f"[red]cannot undo:[/] {escape(result.message)}")
+        err.print(f"[red]cannot undo:[/] {escape(result.message)}")
         raise typer.Exit(1)
     console.print(f"[green]{escape(result.message)}[/]")
 
