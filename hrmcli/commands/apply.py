@@ -9,17 +9,16 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-APPLY_HELP = """Apply edits a model wrote (SEARCH/REPLACE blocks, or whole files with --format whole).
-
-All or nothing: if any block fails to match or names a refused file, nothing is written
-and each failure is listed with the reason. Exit codes: 0 all applied, 1 a block failed
-(nothing written), 2 usage error.
-
-In a git repository the edit is committed as "hrm: ..." with an "Hrm-Edit: true" trailer
-(hrm undo drops it again). Touched files that hold uncommitted changes of yours are first
-committed on their own ("hrm: save your pending changes to ... before edit"), so your work
-is never mixed into or lost with hrm's edit. --no-commit skips both commits.
-"""
+APPLY_HELP = (
+    "Apply edits a model wrote (SEARCH/REPLACE blocks, or whole files with --format whole).\n\n"
+    "All or nothing: if any block fails to match or names a refused file, nothing is written "
+    "and each failure is listed with the reason. Exit codes: 0 all applied, 1 a block failed "
+    "(nothing written), 2 usage error.\n\n"
+    "In a git repository the edit is committed as 'hrm: ...' with an 'Hrm-Edit: true' trailer "
+    "(hrm undo drops it again). Touched files that hold uncommitted changes of yours are "
+    "first committed on their own ('hrm: save your pending changes to ... before edit'), so "
+    "your work is never mixed into or lost with hrm's edit. --no-commit skips both commits."
+)
 
 
 def _read_edits(source: str) -> str:

@@ -7,12 +7,12 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-UNDO_HELP = """Undo hrm's last edit by resetting to the commit before it.
-
-Only when HEAD is an hrm edit commit (trailer "Hrm-Edit: true") and no tracked file has
-uncommitted changes; otherwise it explains why and changes nothing. A "save your pending
-changes" commit made before the edit is kept, so your own work stays.
-"""
+UNDO_HELP = (
+    "Undo hrm's last edit by resetting to the commit before it.\n\n"
+    "Only when HEAD is an hrm edit commit (trailer 'Hrm-Edit: true') and no tracked file has "
+    "uncommitted changes; otherwise it explains why and changes nothing. A 'save your pending "
+    "changes' commit made before the edit is kept, so your own work stays."
+)
 
 
 def undo_cmd(
