@@ -1,0 +1,85 @@
+"""Varied natural-language phrasing for generated tasks.
+
+Templates use `[a|b|c]` for a choice among synonyms (nesting allowed) and `{slot}` for
+values. Choices come from the caller's random.Random, so a seed fixes the wording.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+
+_CHOICE = re.compile(r"\[([^\[\]]*)\]")
+
+TEMPLATES: dict[str, tuple[str, ...]] = {
+    "implement": (
+        "[Implement|Write|Fill in|Complete] [the body of |]`{name}` in {path}[| following its {doc}].",
+        "`{name}` in {path} is [a stub|not implemented yet|only a placeholder]. [Implement it|Write the implementation|Make it work] [as its {doc} describes|according to its {doc}|].",
+        "[Please |Can you |]implement `{name}`[| in {path}] so it does what the {doc} says.",
+        "[Replace|Swap out] the placeholder body of `{name}` with a [real|working|proper] implementation.",
+        "Finish the exercise: `{name}` [still raises|has no implementation|is empty]; [implement it|write it] [from|using] the {doc}[| and signature].",
+    ),
+    "rename": (
+        "[Rename|Change the name of] the {what} `{old}` to `{new}`[| and update [its uses|every use|all references] in {path}].",
+        "[Please |Could you |]rename `{old}` to `{new}` [throughout|everywhere in|across] {path}.",
+        "`{old}` is a [poor|confusing|misleading] name; [call it|rename it to|use] `{new}` [instead|]{scope}.",
+        "[Refactor|Clean up]: {what} `{old}` -> `{new}`[| (update all references)].",
+    ),
+    "literal": (
+        "In `{func}`, change {old} to {new}.",
+        "[Change|Update|Set] the {kind} {old} in `{func}` to {new}.",
+        "[Please |]replace {old} with {new} in `{func}`[| ({path})].",
+        "`{func}` should use {new} [instead of|rather than|and not] {old}.",
+    ),
+    "add_param": (
+        "Add a parameter {param} to `{func}`{calls}.",
+        "[Give|Extend] `{func}` [with |]a new [parameter|argument] {param}{calls}.",
+        "`{func}` needs an extra [parameter|argument]: {param}{calls}.",
+        "[Please |]add {param} [at the end of|to] the parameter list of `{func}`{calls}.",
+    ),
+    "add_import": (
+        "[Add|Insert] the missing import: `{stmt}`.",
+        "{path} uses `{names}` but [never imports it|doesn't import it|is missing the import]. Add `{stmt}`.",
+        "[The build fails|It fails] because `{names}` is not imported in {path}; add `{stmt}` [with the other imports|where the imports are|].",
+        "[Please |]import `{names}` in {path} (`{stmt}`).",
+    ),
+    "fix_bug": (
+        "[There is|There's] a bug in `{func}`: {hint}. [Fix it|Please fix it|Can you fix it]?",
+        "`{func}` [gives wrong results|misbehaves|is broken]. {hint_cap}.",
+        "[Fix|Repair|Correct] the bug in `{func}` ({path}). {hint_cap}.",
+        "{hint_cap} in `{func}`; [fix|correct] it [without changing anything else|with a minimal change|].",
+    ),
+}
+
+BUG_HINTS: dict[str, tuple[str, ...]] = {
+    "operator_swap": ("an arithmetic or logical operator is wrong", "one operator looks swapped",
+                      "I think the wrong operator is used"),
+    "off_by_one": ("looks like an off-by-one error", "a boundary is off by one",
+                   "there's an off-by-one mistake"),
+    "wrong_variable": ("the wrong variable is used somewhere", "a variable is mixed up with another",
+                       "it reads the wrong variable"),
+    "flipped_comparison": ("a comparison is inverted", "one of the comparisons goes the wrong way",
+                           "a condition is flipped"),
+}
+
+DOC_WORDS = ("docstring", "doc comment", "documentation", "comment")
+
+
+def expand(template: str, rng: random.Random) -> str:
+    """Resolve the innermost [a|b] choices until none are left."""
+    while True:
+        m = _CHOICE.search(template)
+        if m is None:
+            return template
+        pick = rng.choice(m.group(1).split("|"))
+        template = template[:m.start()] + pick + template[m.end():]
+
+
+def phrase(template: str, rng: random.Random, **slots: str) -> str:
+    text = expand(rng.choice(TEMPLATES[template]), rng)
+    text = text.format(**slots)
+    return re.sub(r"\s+([.,)])", r"\1", re.sub(r" {2,}", " ", text)).strip()
+
+
+def bug_hint(bug: str, rng: random.Random) -> str:
+    return rng.choice(BUG_HINTS[bug])

@@ -1,0 +1,193 @@
+"""HRM-Code's tokenizer: byte-level BPE over our own code corpus plus the prompt format's
+special tokens.
+
+Control tokens (roles, blocks, tool names) are HF "special" added tokens; the three
+SEARCH/REPLACE markers are non-special added tokens so that decoding for display keeps
+them. Added tokens are matched before byte-level pre-tokenisation wherever their text
+occurs, which is also how llama.cpp treats control and user-defined tokens from a GGUF
+file, so training, our runtime and llama.cpp split text the same way.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from tokenizers import AddedToken, decoders, models, pre_tokenizers, trainers
+from tokenizers import Tokenizer as HFTokenizer
+
+from hrmcli import prompt_format as pf
+
+# GGUF token types (llama.cpp's llama_token_type).
+TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED = 1, 3, 4
+GGUF_MODEL = "gpt2"  # byte-level BPE
+GGUF_PRE = "gpt-2"  # the GPT-2 split regex, which is what pre_tokenizers.ByteLevel uses
+
+
+def _added(text: str, special: bool) -> AddedToken:
+    return AddedToken(text, single_word=False, lstrip=False, rstrip=False, normalized=False,
+                      special=special)
+
+
+def _configure(tok: HFTokenizer) -> HFTokenizer:
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+    tok.decoder = decoders.ByteLevel()
+    tok.add_special_tokens([_added(t, True) for t in pf.CONTROL_TOKENS])
+    tok.add_tokens([_added(t, False) for t in pf.TEXT_TOKENS])
+    return tok
+
+
+class Tokenizer:
+    """Wrapper that hides the HF object and fixes the id layout: the prompt format's special
+    tokens take ids 0..len(SPECIAL_TOKENS)-1 in prompt_format order, then bytes and merges."""
+
+    def __init__(self, hf: HFTokenizer):
+        self._hf = hf
+        self.special_ids: dict[str, int] = {}
+        for t in pf.SPECIAL_TOKENS:
+            i = hf.token_to_id(t)
+            if i is None:
+                raise ValueError(f"tokenizer lacks the special token {t!r}")
+            self.special_ids[t] = i
+        self.control_ids: frozenset[int] = frozenset(self.special_ids[t] for t in pf.CONTROL_TOKENS)
+
+    # -- building -------------------------------------------------------------------------
+    @classmethod
+    def train(cls, texts: Iterable[str], vocab_size: int, min_frequency: int = 2) -> Tokenizer:
+        hf = HFTokenizer(models.BPE())
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        hf.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab_size,
+            min_frequency=min_frequency,
+            special_tokens=[_added(t, True) for t in pf.SPECIAL_TOKENS],
+            initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+            show_progress=False,
+        )
+        hf.train_from_iterator(texts, trainer=trainer)
+        # The trainer registers every special as a special added token; re-register the
+        # edit markers as non-special so decoding for display keeps them.
+        return cls(_configure(HFTokenizer.from_str(_demote_text_tokens(hf.to_str()))))
+
+    @classmethod
+    def load(cls, path: str | Path) -> Tokenizer:
+        try:
+            return cls(HFTokenizer.from_file(str(path)))
+        except Exception as e:  # HF raises bare Exceptions for corrupt JSON
+            raise ValueError(f"cannot read tokenizer {path}: {e}") from e
+
+    def save(self, path: str | Path) -> None:
+        p = Path(path)
+        tmp = p.with_name(p.name + ".tmp")
+        tmp.write_text(self._hf.to_str(), encoding="utf-8")
+        tmp.replace(p)
+
+    # -- use ------------------------------------------------------------------------------
+    @property
+    def vocab_size(self) -> int:
+        return self._hf.get_vocab_size(with_added_tokens=True)
+
+    def encode(self, text: str) -> list[int]:
+        return self._hf.encode(text, add_special_tokens=False).ids
+
+    def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
+        return [e.ids for e in self._hf.encode_batch(list(texts), add_special_tokens=False)]
+
+    def decode(self, ids: Sequence[int], skip_control: bool = False) -> str:
+        if skip_control:
+            ids = [i for i in ids if i not in self.control_ids]
+        return self._hf.decode(list(ids), skip_special_tokens=False)
+
+    def token_to_id(self, token: str) -> int | None:
+        return self._hf.token_to_id(token)
+
+    def id_to_token(self, i: int) -> str | None:
+        return self._hf.id_to_token(i)
+
+    @property
+    def bos_id(self) -> int:
+        return self.special_ids[pf.BOS]
+
+    @property
+    def eos_id(self) -> int:
+        return self.special_ids[pf.EOS]
+
+    @property
+    def pad_id(self) -> int:
+        return self.special_ids[pf.PAD]
+
+    # -- GGUF -----------------------------------------------------------------------------
+    def to_gguf_fields(self) -> dict:
+        """The tokenizer as GGUF metadata values (keys without the `tokenizer.ggml.` prefix).
+
+        tokens are in id order in their byte-level spelling; merges are "left right" strings.
+        """
+        state = json.loads(self._hf.to_str())
+        vocab: dict[str, int] = state["model"]["vocab"]
+        n = self.vocab_size
+        tokens = [""] * n
+        for t, i in vocab.items():
+            tokens[i] = t
+        for t, i in self.special_ids.items():
+            tokens[i] = t
+        if any(t == "" for t in tokens):
+            raise ValueError("tokenizer ids are not contiguous")
+        types = [TOKEN_NORMAL] * n
+        for t in pf.CONTROL_TOKENS:
+            types[self.special_ids[t]] = TOKEN_CONTROL
+        for t in pf.TEXT_TOKENS:
+            types[self.special_ids[t]] = TOKEN_USER_DEFINED
+        merges = [m if isinstance(m, str) else " ".join(m) for m in state["model"]["merges"]]
+        return {
+            "model": GGUF_MODEL,
+            "pre": GGUF_PRE,
+            "tokens": tokens,
+            "token_type": types,
+            "merges": merges,
+            "bos_token_id": self.bos_id,
+            "eos_token_id": self.eos_id,
+            "padding_token_id": self.pad_id,
+            "add_bos_token": False,
+            "add_eos_token": False,
+        }
+
+    @classmethod
+    def from_gguf_fields(cls, fields: dict) -> Tokenizer:
+        """Rebuild the tokenizer from to_gguf_fields() output (e.g. read back from a GGUF)."""
+        if fields.get("model") != GGUF_MODEL:
+            raise ValueError(f"unsupported tokenizer model {fields.get('model')!r}; expected {GGUF_MODEL!r}")
+        tokens: list[str] = list(fields["tokens"])
+        types: list[int] = list(fields["token_type"])
+        if len(tokens) != len(types):
+            raise ValueError("tokens and token_type differ in length")
+        vocab = {t: i for i, t in enumerate(tokens)}
+        merges = [tuple(m.split(" ", 1)) for m in fields["merges"]]
+        hf = HFTokenizer(models.BPE(vocab=vocab, merges=merges))
+        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        hf.decoder = decoders.ByteLevel()
+        added = [(i, t, ty) for i, (t, ty) in enumerate(zip(tokens, types, strict=True))
+                 if ty in (TOKEN_CONTROL, TOKEN_USER_DEFINED)]
+        for _, t, ty in added:
+            if ty == TOKEN_CONTROL:
+                hf.add_special_tokens([_added(t, True)])
+            else:
+                hf.add_tokens([_added(t, False)])
+        return cls(hf)
+
+
+def _demote_text_tokens(state_json: str) -> str:
+    state = json.loads(state_json)
+    for tok in state.get("added_tokens", []):
+        if tok["content"] in pf.TEXT_TOKENS:
+            tok["special"] = False
+    return json.dumps(state)
+
+
+def bytes_per_token(tok: Tokenizer, texts: Iterable[str]) -> float:
+    """Compression on `texts`: UTF-8 bytes per token (higher is better)."""
+    n_bytes = n_tok = 0
+    for t in texts:
+        n_bytes += len(t.encode("utf-8"))
+        n_tok += len(tok.encode(t))
+    return n_bytes / max(n_tok, 1)
