@@ -1,0 +1,139 @@
+"""Engine: one loaded HRM-Code GGUF with its tokenizer and KV cache; what backends call.
+
+The cache is append-only across calls: a prompt that extends the previous prompt plus its
+completion (the agent's next turn) only prefills the new tokens. Reuse backs off to the start
+of a bidirectional block that the old and new prompts share only in part, because that
+block's earlier tokens must see its later ones.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from hrmcli import prompt_format as pf
+from hrmcli.runtime.generate import (
+    LogitsProcessor,
+    TextStream,
+    generate_ids,
+    last_position_heads,
+    prefill,
+)
+from hrmcli.runtime.gguf_load import Loaded, load
+from hrmcli.runtime.model import KVCache, Output, block_ids
+
+
+@dataclass
+class CallStats:
+    prompt_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens whose KV came from the previous call
+    completion_tokens: int = 0
+    finish_reason: str = "stop"  # "stop" | "length" | "context"
+
+
+class Engine:
+    def __init__(self, loaded: Loaded, n_ctx: int | None = None):
+        self.loaded = loaded
+        self.cfg = loaded.cfg
+        self.model = loaded.model
+        self.tokenizer = loaded.tokenizer
+        last_position_heads(self.model)
+        self.n_ctx = min(n_ctx or self.cfg.max_seq_len, self.cfg.max_seq_len)
+        self.cache = KVCache(self.cfg, max_len=self.n_ctx)
+        self._ids: list[int] = []  # what the cache holds, position by position
+        self._openers = {self.tokenizer.special_ids[t] for t in pf.BLOCK_OPENERS}
+        self._causal = self.tokenizer.special_ids[pf.CAUSAL_OPENER]
+        self._last: Output | None = None
+        self.last = CallStats()
+
+    @classmethod
+    def load(cls, path: str | Path, n_ctx: int | None = None,
+             threads: int | None = None) -> Engine:
+        if threads:
+            torch.set_num_threads(threads)
+        return cls(load(path), n_ctx)
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.tokenizer.encode(text)
+
+    def detokenize(self, ids: Sequence[int]) -> str:
+        return self.tokenizer.decode(list(ids))
+
+    def reset(self) -> None:
+        self.cache.reset()
+        self._ids = []
+
+    # -- state of the last position -------------------------------------------------------
+    @property
+    def plan_logits(self) -> torch.Tensor:
+        """Plan-head logits over prompt_format.TOOLS at the last processed position."""
+        if self._last is None:
+            raise RuntimeError("nothing has been run yet")
+        return self._last.plan_logits[0, -1]
+
+    @property
+    def halt_prob(self) -> float:
+        """P(done) from the halt head at the last processed position."""
+        if self._last is None:
+            raise RuntimeError("nothing has been run yet")
+        return float(torch.sigmoid(self._last.halt_logits[0, -1]))
+
+    # -- running --------------------------------------------------------------------------
+    def _reusable(self, ids: list[int], block: list[int]) -> int:
+        n = 0
+        for a, b in zip(self._ids, ids, strict=False):
+            if a != b:
+                break
+            n += 1
+        n = min(n, len(ids) - 1)  # the last prompt token must run to give logits
+        while n > 0 and block[n] >= 0 and block[n - 1] == block[n]:
+            n -= 1
+        return max(n, 0)
+
+    def evaluate(self, ids: list[int]) -> Output:
+        """Prefill `ids` (reusing the cached prefix) and return the last position's output."""
+        if not ids:
+            raise ValueError("empty prompt")
+        if len(ids) > self.n_ctx:
+            raise ValueError(f"prompt of {len(ids)} tokens exceeds the context of {self.n_ctx}")
+        block = block_ids(ids, self._openers, self._causal)
+        keep = self._reusable(ids, block)
+        self.cache.truncate(keep)
+        self._ids = self._ids[:keep]
+        self._last = prefill(self.model, ids[keep:], block[keep:], self.cache)
+        self._ids.extend(ids[keep:])
+        self.last = CallStats(prompt_tokens=len(ids), cached_tokens=keep)
+        return self._last
+
+    def stream(self, prompt_text: str, max_tokens: int = 256, temperature: float = 0.0,
+               top_p: float = 1.0, stop: Sequence[str] = (),
+               logits_processor: LogitsProcessor | None = None,
+               seed: int | None = None) -> Iterator[str]:
+        """Yield text pieces of the completion. Control tokens are kept in the text (plans
+        use the tool tokens); EOS ends generation and is not shown."""
+        first = self.evaluate(self.tokenize(prompt_text))
+        stats = self.last
+        text = TextStream(lambda t: self.tokenizer.decode(t), stop)
+        stats.finish_reason = "length"
+        eos = {self.tokenizer.eos_id}
+        for tok, out in generate_ids(self.model, self.cache, first, max_tokens, temperature,
+                                     top_p, eos, logits_processor, seed):
+            self._last = out
+            stats.completion_tokens += 1
+            piece = text.push(tok)
+            self._ids.append(tok)
+            if piece:
+                yield piece
+            if text.stopped:
+                stats.finish_reason = "stop"
+                break
+        else:
+            if stats.completion_tokens < max_tokens:
+                stats.finish_reason = "context" if self.cache.pos >= self.n_ctx else "stop"
+        self._ids = self._ids[:self.cache.pos]  # the last sampled token is not cached
+        tail = text.flush()
+        if tail:
+            yield tail
