@@ -1,0 +1,135 @@
+"""Which languages can be tested here, the test command per language, and --prepare.
+
+Deviation from Aider's harness (documented): Java runs with javac + the JUnit console
+launcher instead of gradle when gradle cannot run offline, using Debian's junit5 and AssertJ
+jars. Everything else runs the command Aider's harness runs.
+"""
+
+from __future__ import annotations
+
+import glob
+import importlib.util
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from hrmcli.config import paths
+
+JUNIT_JAR = Path("/usr/share/java/junit-platform-console-standalone.jar")
+ASSERTJ_JAR = Path("/usr/share/java/assertj-core.jar")
+DEBIAN_CRATES = Path("/usr/share/cargo/registry")
+NODE_PACKAGES = ["jest@29.7.0", "babel-jest@29.7.0", "@jest/globals@29.7.0", "@babel/core",
+                 "@exercism/babel-preset-javascript"]
+
+
+@dataclass(frozen=True)
+class Status:
+    ok: bool
+    reason: str = ""
+    fix: str = ""
+
+
+def cache() -> Path:
+    return paths().cache_dir / "polyglot"
+
+
+def node_modules() -> Path:
+    return cache() / "node" / "node_modules"
+
+
+def cargo_config() -> Path:
+    return cache() / "cargo-config.toml"
+
+
+def detect(lang: str) -> Status:
+    """Whether tests for `lang` can run now, and if not, what would fix it."""
+    if lang == "python":
+        if importlib.util.find_spec("pytest") is None:
+            return Status(False, "pytest is not installed", f"{sys.executable} -m pip install pytest")
+        return Status(True)
+    if lang == "go":
+        return _need(["go"], "apt-get install -y golang-go")
+    if lang == "rust":
+        return _need(["cargo"], "apt-get install -y cargo (or rustup)")
+    if lang == "cpp":
+        return _need(["cmake", "make", "g++"], "apt-get install -y cmake make g++")
+    if lang == "javascript":
+        st = _need(["node", "npm"], "apt-get install -y nodejs npm")
+        if st.ok and not (node_modules() / "jest").is_dir():
+            return Status(False, f"jest is not installed in {node_modules()}",
+                          "hrm bench polyglot --prepare")
+        return st
+    if lang == "java":
+        st = _need(["javac", "java"], "apt-get install -y default-jdk-headless")
+        if not st.ok:
+            return st
+        missing = [j for j in (JUNIT_JAR, ASSERTJ_JAR) if not j.is_file()]
+        if missing:
+            return Status(False, f"missing {', '.join(map(str, missing))} (gradle cannot run "
+                          "offline; we use javac + the JUnit console launcher)",
+                          "apt-get install -y junit5 libassertj-core-java")
+        return st
+    return Status(False, f"unknown language {lang}")
+
+
+def _need(tools: list[str], fix: str) -> Status:
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        return Status(False, f"{', '.join(missing)} not found on PATH", fix)
+    return Status(True)
+
+
+def test_commands(lang: str, work: Path, test_files: tuple[str, ...]) -> list[list[str]]:
+    """Commands run in order in the exercise copy; the first failing one fails the run."""
+    if lang == "python":
+        return [[sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]]
+    if lang == "rust":
+        return [["cargo", "test", "--", "--include-ignored"]]
+    if lang == "go":
+        return [["go", "test", "./..."]]
+    if lang == "javascript":
+        jest = str(node_modules() / "jest" / "bin" / "jest.js")
+        return [["node", jest, "--ci", *test_files]]
+    if lang == "cpp":
+        return [["cmake", "-DEXERCISM_RUN_ALL_TESTS=1", "-S", ".", "-B", "build"],
+                ["make", "-C", "build"]]
+    if lang == "java":
+        cp = f"{JUNIT_JAR}:{ASSERTJ_JAR}"
+        sources = sorted(str(p.relative_to(work)) for p in work.glob("src/**/*.java"))
+        return [["javac", "-nowarn", "-d", "build/classes", "-cp", cp, *sources],
+                ["java", "-jar", str(JUNIT_JAR), "--disable-banner", "--disable-ansi-colors",
+                 "--details=tree", "--class-path", f"build/classes:{ASSERTJ_JAR}",
+                 "--scan-class-path"]]
+    raise ValueError(f"unknown language {lang}")
+
+
+def setup_copy(lang: str, work: Path) -> None:
+    """Per-copy wiring: shared node_modules, cargo source replacement."""
+    if lang == "javascript" and node_modules().is_dir():
+        (work / "node_modules").symlink_to(node_modules())
+    if lang == "rust" and cargo_config().is_file():
+        (work / ".cargo").mkdir(exist_ok=True)
+        shutil.copyfile(cargo_config(), work / ".cargo" / "config.toml")
+
+
+def prepare(log) -> dict[str, Status]:
+    """Set up what can be set up offline or from package registries; returns the new status."""
+    if shutil.which("npm") and not (node_modules() / "jest").is_dir():
+        node_dir = node_modules().parent
+        node_dir.mkdir(parents=True, exist_ok=True)
+        if not (node_dir / "package.json").exists():
+            (node_dir / "package.json").write_text('{"name": "hrm-polyglot-node", "private": true}\n')
+        log(f"installing {' '.join(NODE_PACKAGES)} into {node_dir}")
+        r = subprocess.run(["npm", "install", "--no-audit", "--no-fund", *NODE_PACKAGES],
+                           cwd=node_dir, capture_output=True, text=True)
+        if r.returncode != 0:
+            log(f"npm install failed: {r.stderr.strip()[-500:]}")
+    if glob.glob(str(DEBIAN_CRATES / "*")):
+        cargo_config().parent.mkdir(parents=True, exist_ok=True)
+        cargo_config().write_text(
+            '[source.crates-io]\nreplace-with = "debian"\n\n'
+            f'[source.debian]\ndirectory = "{DEBIAN_CRATES}"\n\n[net]\noffline = true\n')
+        log(f"cargo: crates.io replaced by {DEBIAN_CRATES}")
+    return {lang: detect(lang) for lang in ("cpp", "go", "java", "javascript", "python", "rust")}
