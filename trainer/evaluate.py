@@ -1,0 +1,191 @@
+"""Held-out evaluation of a trained HRM-Code checkpoint (`hrm eval`).
+
+Metrics are the ones the product depends on, computed through the product's own parts:
+- loss and bits per byte per language on held-out code (bytes of the decoded text, so
+  numbers compare across tokenizers);
+- SEARCH/REPLACE apply rate and exact match: greedy decoding with the KV cache, then the
+  agent's parser and applier on the prompt's files in a temp dir;
+- tool-plan exact match through prompt_format.parse_plan;
+- halt-head accuracy at the end of labelled assistant turns (teacher forced).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from hrmcli import prompt_format as pf
+from hrmcli.runtime.model import HRMCode, KVCache, block_ids
+from trainer.batching import IGNORE, Example, SpecialIds, Tokenizer, TokenStream, encode_example
+
+_FILE_RE = re.compile(re.escape(pf.FILE) + r"([^\n]*)\n(.*?)" + re.escape(pf.END_FILE), re.S)
+
+
+@torch.no_grad()
+def heldout_lm_loss(model: HRMCode, stream: TokenStream, seq_len: int, n_batches: int,
+                    batch_size: int, device: torch.device | str = "cpu") -> float:
+    """Mean next-token loss over evenly spaced held-out windows (the same ones every call)."""
+    toks = stream.tokens
+    n_win = min(n_batches * batch_size, max(1, (len(toks) - 1) // seq_len))
+    if len(toks) < 2:
+        return float("nan")
+    span = min(seq_len, len(toks) - 1)
+    starts = np.linspace(0, len(toks) - span - 1, n_win).astype(np.int64)
+    model.eval()
+    total, count = 0.0, 0
+    for i in range(0, len(starts), batch_size):
+        w = np.stack([toks[s:s + span + 1] for s in starts[i:i + batch_size]]).astype(np.int64)
+        x = torch.from_numpy(w).to(device)
+        logits = model(x[:, :-1]).logits.float()
+        total += float(F.cross_entropy(logits.reshape(-1, logits.shape[-1]),
+                                       x[:, 1:].reshape(-1), reduction="sum"))
+        count += x[:, 1:].numel()
+    return total / max(count, 1)
+
+
+@torch.no_grad()
+def bits_per_byte(model: HRMCode, tok: Tokenizer, stream: TokenStream, seq_len: int,
+                  max_docs: int = 200, device: torch.device | str = "cpu") -> dict[str, dict]:
+    """Per language: mean token loss and bits per byte of held-out documents.
+
+    Each document is scored in windows of seq_len + 1 tokens with stride seq_len, so every
+    token but the first is scored exactly once; bytes are those of the decoded scored text.
+    """
+    model.eval()
+    acc: dict[str, list[float]] = {}
+    for lang, doc in stream.documents()[:max_docs]:
+        if len(doc) < 2:
+            continue
+        nats, n = 0.0, 0
+        for a in range(0, len(doc) - 1, seq_len):
+            w = torch.from_numpy(np.asarray(doc[a:a + seq_len + 1], dtype=np.int64))[None]
+            w = w.to(device)
+            logits = model(w[:, :-1]).logits.float()
+            nats += float(F.cross_entropy(logits[0], w[0, 1:], reduction="sum"))
+            n += w.shape[1] - 1
+        n_bytes = len(tok.decode([int(t) for t in doc[1:]]).encode("utf-8"))
+        s = acc.setdefault(lang, [0.0, 0, 0])
+        s[0] += nats
+        s[1] += n
+        s[2] += n_bytes
+    return {lang: {"loss": nats / n, "bits_per_byte": nats / math.log(2) / max(b, 1),
+                   "tokens": n, "bytes": b} for lang, (nats, n, b) in sorted(acc.items())}
+
+
+@torch.no_grad()
+def greedy_generate(model: HRMCode, prompt: Sequence[int], sp: SpecialIds, max_new: int,
+                    stop: set[int] | None = None, device: torch.device | str = "cpu") -> list[int]:
+    """Greedy decoding with the per-call KV cache: prefill the block-causal prompt once,
+    then one token per step. Stops at EOS (or any id in `stop`) or the context limit."""
+    model.eval()
+    stop = stop if stop is not None else {sp.eos}
+    n_ctx = min(model.cfg.max_seq_len, len(prompt) + max_new)
+    if len(prompt) >= n_ctx:
+        return []
+    cache = KVCache(model.cfg, batch=1, max_len=n_ctx, device=device)
+    ids = torch.tensor([list(prompt)], device=device)
+    blk = torch.tensor([block_ids(list(prompt), set(sp.openers), sp.causal)], device=device)
+    logits = model(ids, blk, cache=cache).logits[0, -1]
+    out: list[int] = []
+    causal = torch.full((1, 1), -1, dtype=torch.long, device=device)
+    while True:
+        nxt = int(logits.argmax())
+        out.append(nxt)
+        if nxt in stop or cache.pos >= n_ctx:
+            return out
+        logits = model(torch.tensor([[nxt]], device=device), causal, cache=cache).logits[0, -1]
+
+
+def prompt_files(prompt: str) -> list[tuple[str, str]]:
+    return [(m.group(1), m.group(2)) for m in _FILE_RE.finditer(prompt)]
+
+
+def apply_answer(files: list[tuple[str, str]], answer: str) -> dict[str, str] | None:
+    """Apply a SEARCH/REPLACE answer to the files in a temp dir with the agent's engine;
+    the resulting file contents, or None when parsing or applying fails."""
+    from hrmcli.agent.apply import apply_edits
+    from hrmcli.agent.editblocks import parse_edits
+
+    parsed = parse_edits(answer)
+    if not parsed.ok or not parsed.blocks:
+        return None
+    with tempfile.TemporaryDirectory(prefix="hrm-eval-") as tmp:
+        root = Path(tmp)
+        for path, text in files:
+            dest = root / path
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(text, encoding="utf-8")
+        try:
+            res = apply_edits(parsed.blocks, root)
+        except (OSError, ValueError):
+            return None
+        if not res.ok:
+            return None
+        return {p: (root / p).read_text(encoding="utf-8") for p, _ in files}
+
+
+def edit_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
+                 max_new: int, device: torch.device | str = "cpu",
+                 tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    """Apply rate and exact match of greedy answers on held-out edit tasks that fit."""
+    applied = exact = tried = skipped = 0
+    for ex in examples:
+        prompt = tok.encode(ex["prompt"])
+        files = prompt_files(ex["prompt"])
+        want = apply_answer(files, ex["answer"])
+        if want is None or len(prompt) + 8 > model.cfg.max_seq_len:
+            skipped += 1
+        else:
+            tried += 1
+            text = tok.decode(greedy_generate(model, prompt, sp, max_new, device=device),
+                              skip_control=True)
+            got = apply_answer(files, text)
+            applied += got is not None
+            exact += got == want
+        if tick:
+            tick()
+    return {"tasks": tried, "skipped": skipped, "apply_rate": applied / tried if tried else None,
+            "exact_match": exact / tried if tried else None}
+
+
+def plan_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
+                 max_new: int, device: torch.device | str = "cpu",
+                 tick: Callable[[], None] | None = None) -> dict[str, Any]:
+    end_plan = tok.encode(pf.END_PLAN)[0]
+    exact = tried = 0
+    for ex in examples:
+        prompt = tok.encode(ex["prompt"])
+        if len(prompt) + 8 <= model.cfg.max_seq_len:
+            tried += 1
+            out = greedy_generate(model, prompt, sp, max_new, stop={sp.eos, end_plan},
+                                  device=device)
+            exact += pf.parse_plan(tok.decode(out)) == pf.parse_plan(ex["answer"])
+        if tick:
+            tick()
+    return {"tasks": tried, "exact_match": exact / tried if tried else None}
+
+
+@torch.no_grad()
+def halt_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
+                 device: torch.device | str = "cpu") -> dict[str, Any]:
+    """Accuracy of halt logit > 0 against the labels at turn ends, teacher forced."""
+    right = total = 0
+    for ex in examples:
+        row = encode_example(tok, ex, sp)
+        labelled = row.halt != IGNORE
+        if not labelled.any() or len(row.inputs) > model.cfg.max_seq_len:
+            continue
+        x = torch.from_numpy(row.inputs)[None].to(device)
+        b = torch.from_numpy(row.block)[None].to(device)
+        pred = (model(x, b).halt_logits[0].cpu().numpy() > 0)[labelled]
+        right += int((pred == (row.halt[labelled] > 0.5)).sum())
+        total += int(labelled.sum())
+    return {"labels": total, "accuracy": right / total if total else None}
