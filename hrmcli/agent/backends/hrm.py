@@ -29,7 +29,7 @@ class HRMBackend:
             self.engine = Engine.load(str(self.path))
         except (OSError, ValueError) as e:
             raise BackendError(f"cannot load HRM-Code model {self.path}: {e}") from e
-        self.context_size = int(self.engine.cfg.max_seq_len)
+        self.context_size = int(self.engine.n_ctx)
         self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
 
@@ -51,20 +51,13 @@ class HRMBackend:
                 f"the prompt is {prompt_tokens} tokens but {self.name} holds {self.context_size}; "
                 "give it fewer or smaller files"
             )
-        generated = 0
-
-        def counting(ids: Sequence[int], logits: object) -> object:
-            nonlocal generated
-            generated += 1
-            return opts.logits_processor(ids, logits) if opts.logits_processor else logits
-
-        max_tokens = min(opts.max_tokens, self.context_size - prompt_tokens)
         yield from self.engine.stream(
-            prompt, max_tokens=max_tokens, temperature=opts.temperature, top_p=opts.top_p,
-            stop=opts.stop, logits_processor=counting, seed=opts.seed,
+            prompt, max_tokens=min(opts.max_tokens, self.context_size - prompt_tokens),
+            temperature=opts.temperature, top_p=opts.top_p, stop=opts.stop,
+            logits_processor=opts.logits_processor, seed=opts.seed,
         )
+        stats = self.engine.last
         self.last = Completion(
-            text="", prompt_tokens=prompt_tokens, completion_tokens=generated,
-            seconds=time.perf_counter() - t0,
-            finish_reason="length" if generated >= max_tokens else "stop",
+            text="", prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,
+            seconds=time.perf_counter() - t0, finish_reason=stats.finish_reason,
         )

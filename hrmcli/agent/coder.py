@@ -1,0 +1,197 @@
+"""The edit coder: files + task -> prompt -> streamed reply -> parsed edits -> applied.
+
+One coder per edit format (Aider-style), here one class with the format as a field since
+both formats share every step but parsing. Edits are first applied as a dry run; when a
+block fails, the failure report goes back to the model and it tries again (bounded), so a
+near-miss costs a retry instead of the whole task. Nothing is written until a reply
+applies cleanly, and then only when the caller asks (`apply_proposal`).
+
+For in-process backends the SEARCH sections are constrained to spans of the files
+(hrmcli.agent.constrained), so with constraint on, failures come only from malformed
+structure, never from SEARCH text the file does not contain.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hrmcli.agent import prompts
+from hrmcli.agent.apply import ApplyResult, Refused, apply_edits, apply_whole_files, resolve_in_root
+from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
+from hrmcli.agent.constrained import SearchConstraint, TokenTrie
+from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
+from hrmcli.agent.history import Session
+from hrmcli.agent.thinking import strip_thinking
+from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
+
+MAX_REPAIRS = 3
+MAX_FILE_BYTES = 1_000_000
+
+
+class CoderError(Exception):
+    """The request cannot be made (unreadable file, path outside the repo)."""
+
+
+@dataclass
+class EditOutcome:
+    """What one edit request produced. `applied` is true only once files were written;
+    `well_formed` means the final reply parsed into edits that match the files."""
+
+    applied: bool
+    well_formed: bool
+    files: list[str]
+    diff: str
+    seconds: float
+    tokens: int
+    reply: str
+    attempts: int = 1
+    prompt_tokens: int = 0
+    errors: list[str] = field(default_factory=list)
+    edits: list[EditBlock] | list[WholeFile] = field(default_factory=list, repr=False)
+
+    def to_json(self) -> dict:
+        return {"applied": self.applied, "well_formed": self.well_formed, "files": self.files,
+                "diff": self.diff, "seconds": round(self.seconds, 3), "tokens": self.tokens}
+
+
+_TRIES: dict[int, TokenTrie] = {}
+
+
+def _trie_for(backend: Backend) -> TokenTrie | None:
+    """The backend's token trie, built once per loaded backend (a large vocabulary takes
+    a second), or None when the backend cannot take a logits processor."""
+    if not getattr(backend, "supports_logits_processor", False):
+        return None
+    token_bytes = getattr(backend, "token_bytes", None)
+    if token_bytes is None:
+        return None
+    key = id(backend)
+    if key not in _TRIES:
+        _TRIES[key] = TokenTrie(token_bytes())
+    return _TRIES[key]
+
+
+@dataclass
+class EditCoder:
+    backend: Backend
+    root: Path
+    edit_format: str = "diff"
+    constrain: bool = True
+    max_repairs: int = MAX_REPAIRS
+    options: GenerationOptions = field(default_factory=lambda: GenerationOptions(max_tokens=1024))
+    session: Session | None = None
+    on_text: Callable[[str], None] | None = None
+    on_attempt: Callable[[int, str], None] | None = None  # (attempt, failure report) before a retry
+
+    def read_files(self, paths: Sequence[str]) -> list[tuple[str, str]]:
+        files = []
+        for p in paths:
+            try:
+                rel, real = resolve_in_root(self.root, p)
+            except Refused as e:
+                raise CoderError(str(e)) from None
+            if not real.is_file():
+                raise CoderError(f"{rel} does not exist (or is not a file) in {self.root}")
+            data = real.read_bytes()
+            if len(data) > MAX_FILE_BYTES:
+                raise CoderError(f"{rel} is {len(data)} bytes; hrm edits files up to {MAX_FILE_BYTES}")
+            if b"\0" in data[:8192]:
+                raise CoderError(f"{rel} looks binary; hrm only edits text files")
+            try:
+                files.append((rel, data.decode("utf-8-sig")))
+            except UnicodeDecodeError:
+                raise CoderError(f"{rel} is not UTF-8 text; convert it first") from None
+        return files
+
+    def _processor(self, files: list[tuple[str, str]]) -> SearchConstraint | None:
+        if not self.constrain or self.edit_format != "diff":
+            return None
+        trie = _trie_for(self.backend)
+        return SearchConstraint(trie, dict(files)) if trie else None
+
+    def _check(self, reply: str) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
+        """Parse and dry-run a reply: (edits, dry-run result, failures)."""
+        if self.edit_format == "whole":
+            try:
+                edits: list = parse_whole_files(reply)
+            except MalformedWholeFile as e:
+                return [], None, [BlockFailure(0, "", str(e))]
+            errors: list[BlockFailure] = []
+            apply = apply_whole_files
+        else:
+            parsed = parse_edits(reply)
+            edits, errors, apply = parsed.blocks, list(parsed.errors), apply_edits
+        if not edits and not errors:
+            what = "SEARCH/REPLACE blocks" if self.edit_format == "diff" else "whole-file blocks"
+            errors = [BlockFailure(0, "", f"the reply has no {what}")]
+        if errors:
+            return edits, None, errors
+        result = apply(edits, self.root, dry_run=True)
+        return edits, result, list(result.failed)
+
+    def propose(self, paths: Sequence[str], task: str) -> EditOutcome:
+        """Ask for edits and dry-run them, repairing up to max_repairs times. Writes nothing."""
+        files = self.read_files(paths)
+        style = getattr(self.backend, "prompt_style", prompts.CHAT_STYLE)
+        messages: list[Message] = prompts.edit_messages(files, task, style, self.edit_format)
+        if self.session:
+            self.session.message("user", task)
+        t0 = time.perf_counter()
+        tokens = prompt_tokens = 0
+        reply, failures, edits, result = "", [], [], None
+        for attempt in range(1, self.max_repairs + 2):
+            opts = GenerationOptions(**{**vars(self.options), "logits_processor": self._processor(files)})
+            done = complete(self.backend, messages, opts, self.on_text)
+            tokens += done.completion_tokens
+            prompt_tokens += done.prompt_tokens
+            reply = strip_thinking(done.text)
+            if self.session:
+                self.session.message("assistant", done.text, done.completion_tokens)
+                self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
+                                        done.finish_reason)
+            edits, result, failures = self._check(reply)
+            if not failures or attempt > self.max_repairs:
+                break
+            report = "\n".join(f"- {f}" for f in failures)
+            if self.on_attempt:
+                self.on_attempt(attempt + 1, report)
+            messages = messages + prompts.repair_messages(done.text, report, style)
+        ok = not failures and result is not None
+        outcome = EditOutcome(
+            applied=False, well_formed=ok,
+            files=list(result.applied) if ok and result else [],
+            diff=result.diff if ok and result else "",
+            seconds=time.perf_counter() - t0, tokens=tokens, reply=reply, attempts=attempt,
+            prompt_tokens=prompt_tokens, errors=[str(f) for f in failures],
+            edits=edits if ok else [],
+        )
+        if self.session:
+            self.session.edit(outcome.files, outcome.diff, applied=False, well_formed=ok,
+                              seconds=outcome.seconds)
+        return outcome
+
+    def apply_proposal(self, outcome: EditOutcome,
+                       before_write: Callable[[list[str]], None] | None = None) -> EditOutcome:
+        """Write a well-formed proposal (all or nothing). Files may have changed since the
+        dry run, so the edits are matched again; a failure leaves everything untouched."""
+        if not outcome.well_formed:
+            raise CoderError("the proposal is not well formed; nothing to apply")
+        apply = apply_whole_files if self.edit_format == "whole" else apply_edits
+        result = apply(outcome.edits, self.root, before_write=before_write)
+        if result.failed:
+            outcome.errors = [str(f) for f in result.failed]
+            return outcome
+        outcome.applied = True
+        outcome.files, outcome.diff = list(result.applied), result.diff
+        if self.session:
+            self.session.edit(outcome.files, outcome.diff, applied=True, well_formed=True)
+        return outcome
+
+    def run(self, paths: Sequence[str], task: str, dry_run: bool = False) -> EditOutcome:
+        outcome = self.propose(paths, task)
+        if dry_run or not outcome.well_formed:
+            return outcome
+        return self.apply_proposal(outcome)
