@@ -1,0 +1,464 @@
+"""The outer agent loop of `hrm run`: plan -> act -> observe -> revise.
+
+The planner backend (H role) writes a numbered tool plan; each step runs under the
+permission policy; results go back to the planner whenever a step fails or the plan runs
+out. The loop stops on the done signal (a `done` step, or the backend's halt head when it
+has one), on passing tests after an edit, or at the step limit.
+
+Every step that can change anything runs inside a Snapshot: a step that fails, or is
+interrupted with Ctrl-C, is rolled back, so the repository is always either before or
+after a whole step.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
+from hrmcli.agent.planner import Plan, format_steps, is_hrm, make_plan
+from hrmcli.agent.repomap import RepoMap, identifiers_in
+from hrmcli.agent.snapshot import Snapshot
+from hrmcli.agent.transcript import StepRecord, Transcript
+from hrmcli.tools.errors import ToolError
+from hrmcli.tools.permissions import Policy
+
+OBS_CHARS = 2000  # tool output fed back to the planner per step
+READ_ONLY = frozenset({"read", "search", "list", "git_status", "git_diff", "git_log", "done"})
+PACKAGE_TOOLS: dict[str, str] = {
+    "pip": "pip", "npm": "npm", "cargo": "cargo", "go": "go", "maven": "mvn",
+    "gradle": "gradle", "make": "make", "cmake": "cmake",
+}
+HALT_THRESHOLD = 0.5
+
+
+class LoopUI:
+    """What the loop tells its user and asks of them; the CLI and the TUI subclass it."""
+
+    def plan(self, plan: Plan, revised: bool) -> None:
+        """A plan (or a revision of what remains) is ready."""
+
+    def step_started(self, index: int, tool: str, arg: str) -> None:
+        """A step begins."""
+
+    def text(self, piece: str) -> None:
+        """Model output as it streams."""
+
+    def step_finished(self, rec: StepRecord) -> None:
+        """A step ended (ran, failed, skipped or rolled back)."""
+
+    def note(self, text: str) -> None:
+        """Something the user should know that is not a step."""
+
+    def confirm(self, question: str, detail: str = "") -> bool:
+        """Ask a yes/no question (detail: a diff or a command). No UI means no."""
+        return False
+
+
+@dataclass
+class TestSummary:
+    passed: int
+    failed: int
+
+    def to_json(self) -> dict:
+        return {"passed": self.passed, "failed": self.failed}
+
+
+@dataclass
+class RunResult:
+    plan: list[str]
+    steps: list[StepRecord]
+    done: bool
+    tests: TestSummary | None
+    reason: str
+    transcript: Transcript
+
+    def to_json(self) -> dict:
+        return {
+            "plan": self.plan,
+            "steps": [{"tool": s.tool, "arg": s.arg, "ok": s.ok, "skipped": s.skipped,
+                       "rolled_back": s.rolled_back} for s in self.steps],
+            "done": self.done,
+            "tests": self.tests.to_json() if self.tests else None,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class _Outcome:
+    ok: bool
+    output: str = ""
+    skipped: bool = False
+    diff: str = ""
+
+
+@dataclass
+class AgentLoop:
+    root: Path
+    planner: Backend
+    editor: Backend
+    policy: Policy
+    ui: LoopUI = field(default_factory=LoopUI)
+    max_steps: int = 20
+    map_tokens: int = 1024
+    test_timeout: float = 300.0
+    transcript: Transcript | None = None
+    context_files: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root).resolve()
+        self.observations: list[str] = []
+        self.done_lines: list[str] = []
+        self.tests: TestSummary | None = None
+        self.edits_applied = 0
+        self.request = ""
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, request: str) -> RunResult:
+        self.request = request
+        if self.transcript is None:
+            self.transcript = Transcript(request)
+        plan = self._plan(first=True)
+        first_lines = plan.lines()
+        queue = list(plan.steps)
+        steps: list[StepRecord] = []
+        done, reason = False, "step limit reached"
+        executed = 0
+        while executed < self.max_steps:
+            if not queue:
+                revised = self._plan(first=False)
+                if not revised.steps:
+                    reason = "the planner gave no further steps"
+                    break
+                queue = list(revised.steps)
+            tool, arg = queue.pop(0)
+            index = len(steps) + 1
+            if tool == "done":
+                rec = StepRecord(index, "done", arg, ok=True)
+                self._record(steps, rec)
+                done, reason = True, "the planner signalled done"
+                break
+            rec = self._step(index, tool, arg)
+            self._record(steps, rec)
+            executed += 1
+            if tool == "run_tests" and rec.ok and self.edits_applied and _only_wrapup(queue):
+                done, reason = True, "tests pass"
+                break
+            if self._halted():
+                done, reason = True, "the halt head signalled done"
+                break
+            if not rec.ok and not rec.skipped:
+                revised = self._plan(first=False)
+                if revised.steps:
+                    queue = list(revised.steps)
+        self.transcript.finish(reason)
+        return RunResult(first_lines, steps, done, self.tests, reason, self.transcript)
+
+    def _record(self, steps: list[StepRecord], rec: StepRecord) -> None:
+        steps.append(rec)
+        line = f"{rec.index}. {rec.tool} {rec.arg}".rstrip()
+        self.done_lines.append(line + ("" if rec.ok else " (skipped)" if rec.skipped else " (failed)"))
+        if rec.tool != "done":
+            self.observations.append(f"{line} -> {'ok' if rec.ok else 'skipped' if rec.skipped else 'failed'}"
+                                     + (f"\n{rec.output[-OBS_CHARS:]}" if rec.output else ""))
+        self.transcript.step(rec)
+        self.ui.step_finished(rec)
+
+    def _plan(self, first: bool) -> Plan:
+        context = self._repo_map()
+        plan = make_plan(
+            self.planner, self.request, context=context,
+            observations=[] if first else self.observations[-6:],
+            done_so_far=[] if first else self.done_lines,
+            context_files=self.context_files, on_text=self.ui.text, allow_fallback=first,
+        )
+        self._log_generation(self.planner)
+        if plan.note:
+            self.ui.note(plan.note)
+            self.transcript.note(plan.note)
+        if plan.steps:
+            start = len(self.done_lines) + 1
+            lines = format_steps(plan.steps, start)
+            self.transcript.plan(lines, revised=not first, note="default" if plan.fallback else "")
+            self.ui.plan(plan, revised=not first)
+        return plan
+
+    def _repo_map(self) -> str:
+        try:
+            return RepoMap(self.root).render(self.context_files, identifiers_in(self.request),
+                                             self.map_tokens)
+        except (ToolError, OSError) as e:
+            self.ui.note(f"no repo map: {e}")
+            return ""
+
+    def _halted(self) -> bool:
+        """HRM-Code's done head, when the planner backend has one."""
+        halt = getattr(self.planner, "halt_prob", None)
+        if not callable(halt):
+            return False
+        msgs = [Message("tool", "\n\n".join(self.observations[-6:])), Message("user", self.request)]
+        return float(halt(msgs)) >= HALT_THRESHOLD
+
+    def _log_generation(self, backend: Backend) -> None:
+        last = backend.last
+        if last is not None:
+            self.transcript.generation(last.seconds, last.prompt_tokens, last.completion_tokens)
+
+    # ------------------------------------------------------------------ one step
+
+    def _step(self, index: int, tool: str, arg: str) -> StepRecord:
+        self.ui.step_started(index, tool, arg)
+        t0 = time.perf_counter()
+        snap = None
+        if tool not in READ_ONLY:
+            named = _paths_in(arg) if tool in ("edit", "resolve_conflict") else []
+            snap = Snapshot.take(self.root, named)
+        try:
+            out = self._dispatch(tool, arg)
+        except KeyboardInterrupt:
+            if snap is not None:
+                snap.restore()
+                self.ui.note(f"interrupted: step {index} ({tool}) was rolled back")
+            raise
+        except ToolError as e:
+            out = _Outcome(False, str(e))
+        rec = StepRecord(index, tool, arg, out.ok, out.output, time.perf_counter() - t0,
+                         out.skipped, diff=out.diff)
+        if snap is not None and not out.ok and not out.skipped and tool != "run_tests":
+            rec.rolled_back = bool(snap.restore())
+        return rec
+
+    def _dispatch(self, tool: str, arg: str) -> _Outcome:
+        from hrmcli.tools.git import GitError
+
+        handlers: dict[str, Callable[[str], _Outcome]] = {
+            "read": self._read, "search": self._search, "list": self._list,
+            "edit": self._edit, "resolve_conflict": self._resolve_conflict,
+            "run_tests": self._run_tests, "shell": self._shell,
+        }
+        try:
+            if tool in handlers:
+                return handlers[tool](arg)
+            if tool in PACKAGE_TOOLS:
+                return self._command([PACKAGE_TOOLS[tool], *shlex.split(arg)])
+            if tool.startswith("git_"):
+                return self._git(tool[4:], arg)
+        except GitError as e:
+            return _Outcome(False, str(e))
+        except ValueError as e:  # shlex on unbalanced quotes
+            return _Outcome(False, f"cannot parse the arguments {arg!r}: {e}")
+        return _Outcome(False, f"unknown tool {tool!r}")
+
+    # ------------------------------------------------------------------ tools
+
+    def _read(self, arg: str) -> _Outcome:
+        from hrmcli.tools.files import read_file
+
+        paths = shlex.split(arg) or list(self.context_files)
+        if not paths:
+            return _Outcome(False, "read needs a path")
+        parts = []
+        for p in paths:
+            parts.append(f"{p}:\n{read_file(self.root, p)}")
+            if p not in self.context_files:
+                self.context_files.append(p)
+        return _Outcome(True, "\n".join(parts))
+
+    def _search(self, arg: str) -> _Outcome:
+        from hrmcli.tools.files import grep
+
+        if not arg.strip():
+            return _Outcome(False, "search needs a pattern")
+        hits = grep(self.root, arg.strip(), max_results=100)
+        text = "\n".join(f"{m.path}:{m.line_no}: {m.line}" for m in hits)
+        return _Outcome(True, text or "no matches")
+
+    def _list(self, arg: str) -> _Outcome:
+        import fnmatch
+
+        from hrmcli.tools.files import list_files
+
+        files = list_files(self.root)
+        if arg.strip():
+            files = [f for f in files if fnmatch.fnmatch(f, arg.strip())]
+        return _Outcome(True, "\n".join(files[:500]))
+
+    def _allowed(self, what: str, decision: str, detail: str) -> _Outcome | None:
+        """None when the action may go ahead; otherwise the skipped outcome."""
+        if decision == "deny":
+            return _Outcome(False, f"{what}: denied by the permission policy", skipped=True)
+        if decision == "ask" and not self.ui.confirm(what, detail):
+            return _Outcome(False, f"{what}: the user declined", skipped=True)
+        return None
+
+    def _edit(self, arg: str, task: str | None = None) -> _Outcome:
+        from hrmcli.agent.apply import apply_edits
+        from hrmcli.tools.git import GitRepo
+
+        files = shlex.split(arg) or list(self.context_files)
+        blocks, error = self._propose(files, task or self._edit_task())
+        if error:
+            return _Outcome(False, error)
+        preview = apply_edits(blocks, self.root, dry_run=True)
+        if not preview.ok:
+            return _Outcome(False, "; ".join(str(f) for f in preview.failed))
+        if not preview.applied:
+            return _Outcome(False, "the edit changes nothing")
+        refused = self._allowed(f"apply this edit to {', '.join(preview.applied)}",
+                                self.policy.decide_category("edit"), preview.diff)
+        if refused:
+            return _Outcome(False, refused.output, skipped=True, diff=preview.diff)
+        repo = GitRepo.find(self.root)
+        before = (lambda paths: repo.save_pending_changes(paths, base=self.root)) if repo else None
+        result = apply_edits(blocks, self.root, before_write=before)
+        if not result.ok:
+            return _Outcome(False, "; ".join(str(f) for f in result.failed), diff=preview.diff)
+        if repo is not None:
+            repo.commit_hrm_edit(result.applied, _summary(self.request), base=self.root)
+        for f in result.applied:
+            if f not in self.context_files:
+                self.context_files.append(f)
+        self.edits_applied += 1
+        return _Outcome(True, f"applied to {', '.join(result.applied)}", diff=result.diff)
+
+    def _propose(self, files: list[str], task: str) -> tuple[list, str]:
+        """Ask the editor for SEARCH/REPLACE blocks; ([], reason) when it wrote none."""
+        from hrmcli.agent.editblocks import parse_edits
+        from hrmcli.agent.prompts import CHAT_STYLE, HRM_STYLE, edit_messages
+        from hrmcli.agent.thinking import strip_thinking
+        from hrmcli.tools.files import resolve_inside
+
+        contents = []
+        for f in files:
+            real = resolve_inside(self.root, f)
+            if real.is_file():
+                try:
+                    contents.append((f, real.read_text(encoding="utf-8")))
+                except UnicodeDecodeError as e:
+                    raise ToolError(f"{f} is not UTF-8 text; it cannot be edited") from e
+        style = HRM_STYLE if is_hrm(self.editor) else CHAT_STYLE
+        reply = complete(self.editor, edit_messages(contents, task, style),
+                         GenerationOptions(max_tokens=2048, temperature=0.0), self.ui.text).text
+        self._log_generation(self.editor)
+        parsed = parse_edits(strip_thinking(reply))
+        if parsed.errors:
+            return [], "malformed edit: " + "; ".join(str(e) for e in parsed.errors)
+        if not parsed.blocks:
+            return [], "the editor wrote no SEARCH/REPLACE blocks"
+        return parsed.blocks, ""
+
+    def _edit_task(self) -> str:
+        """The request plus the latest failure, so the editor fixes what was observed."""
+        failures = [o for o in self.observations if "-> failed" in o.split("\n", 1)[0]]
+        if failures:
+            return f"{self.request}\n\nLatest result:\n{failures[-1]}"
+        return self.request
+
+    def _resolve_conflict(self, arg: str) -> _Outcome:
+        from hrmcli.tools.git import GitRepo
+
+        repo = GitRepo.find(self.root)
+        files = shlex.split(arg) or (repo.status().conflicted if repo else [])
+        if not files:
+            return _Outcome(False, "no conflicted files")
+        task = (f"{self.request}\n\nResolve the merge conflicts in {', '.join(files)}: remove "
+                "every <<<<<<<, ======= and >>>>>>> marker, keeping the intent of both sides.")
+        return self._edit(" ".join(shlex.quote(f) for f in files), task)
+
+    def _run_tests(self, arg: str) -> _Outcome:
+        from hrmcli.tools.testrun import detect, run_tests
+
+        found = detect(self.root)
+        if found and found[0].argv:
+            refused = self._allowed(f"run the tests: {shlex.join(found[0].argv)}",
+                                    self.policy.decide(found[0].argv), shlex.join(found[0].argv))
+            if refused:
+                return refused
+        res = run_tests(self.root, timeout=self.test_timeout)
+        if not res.available or res.reason:
+            return _Outcome(False, f"tests did not run: {res.reason}\n{res.output[-OBS_CHARS:]}")
+        self.tests = TestSummary(res.n_passed, res.n_failed + res.n_errors)
+        head = f"{res.n_passed} passed, {res.n_failed} failed, {res.n_errors} errors"
+        return _Outcome(res.passed, f"{head}\n{res.output[-OBS_CHARS:]}")
+
+    def _shell(self, arg: str) -> _Outcome:
+        if not arg.strip():
+            return _Outcome(False, "shell needs a command")
+        return self._command(arg)
+
+    def _command(self, command: list[str] | str) -> _Outcome:
+        from hrmcli.tools.shell import run
+
+        shown = command if isinstance(command, str) else shlex.join(command)
+        refused = self._allowed(f"run `{shown}`", self.policy.decide(command), shown)
+        if refused:
+            return refused
+        res = run(command, self.root, self.root, timeout=self.test_timeout)
+        tail = "" if res.ok else f"\n[exit status {res.returncode}]"
+        return _Outcome(res.ok, res.output + tail)
+
+    def _git(self, sub: str, arg: str) -> _Outcome:
+        from hrmcli.tools.git import GitRepo
+
+        repo = GitRepo.find(self.root)
+        if repo is None:
+            return _Outcome(False, f"{self.root} is not a git repository")
+        args = shlex.split(arg)
+        if sub == "status":
+            st = repo.status()
+            return _Outcome(True, f"branch {st.branch}; staged {st.staged}; modified "
+                                  f"{st.unstaged}; untracked {st.untracked}; conflicted {st.conflicted}")
+        if sub == "diff":
+            return _Outcome(True, repo.diff(paths=args) or "no changes")
+        if sub == "log":
+            return _Outcome(True, "\n".join(f"{c.sha[:10]} {c.summary}" for c in repo.log(10)))
+        argv = {"add": ["git", "add", *args], "commit": ["git", "commit", "-m", arg],
+                "branch": ["git", "switch", "-c", *args], "switch": ["git", "switch", *args],
+                "merge": ["git", "merge", *args], "stash": ["git", "stash", *args]}.get(sub)
+        if argv is None:
+            return _Outcome(False, f"unknown git tool git_{sub}")
+        refused = self._allowed(f"run `{shlex.join(argv)}`", self.policy.decide(argv),
+                                shlex.join(argv))
+        if refused:
+            return refused
+        if sub == "add":
+            repo.add(args)
+            return _Outcome(True, f"staged {' '.join(args)}")
+        if sub == "commit":
+            sha = repo.commit(arg or "hrm: commit")
+            return _Outcome(True, f"committed {sha[:10]}")
+        if sub == "branch":
+            repo.branch_create(args[0])
+            repo.branch_switch(args[0])
+            return _Outcome(True, f"on new branch {args[0]}")
+        if sub == "switch":
+            repo.branch_switch(args[0])
+            return _Outcome(True, f"on branch {args[0]}")
+        if sub == "merge":
+            m = repo.merge(args[0])
+            return _Outcome(m.ok, m.message + "".join(f"\nconflict: {c.path}" for c in m.conflicts))
+        stashed = repo.stash()
+        return _Outcome(True, "stashed" if stashed else "nothing to stash")
+
+
+def _only_wrapup(queue: list[tuple[str, str]]) -> bool:
+    """Passing tests end the run unless the plan still holds real work (commit, merge...)."""
+    return all(t in ("done", "run_tests") for t, _ in queue)
+
+
+def _paths_in(arg: str) -> list[str]:
+    """The files an edit step names, when they are inside the repo (outside git these are
+    all a snapshot can save)."""
+    try:
+        return shlex.split(arg)
+    except ValueError:
+        return []
+
+
+def _summary(request: str) -> str:
+    line = request.strip().splitlines()[0] if request.strip() else "edit"
+    return line[:60]
