@@ -27,7 +27,7 @@ from hrmcli.runtime.model import HRMConfig
 ARCH = "hrm-code"
 QTYPES = ("f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0")
 
-# Keys of HRMConfig stored as uint32 / float32 under hrm-code.*; the runtime reads back the same.
+# Keys of HRMConfig stored as uint32 / float64 (exact round trip) under hrm-code.*; the runtime reads back the same.
 INT_KEYS = ("vocab_size", "d_model", "n_heads", "n_kv_heads", "h_layers", "l_layers",
             "h_cycles", "l_cycles", "ffn_hidden", "max_seq_len", "n_tools")
 FLOAT_KEYS = ("rope_base", "norm_eps")
@@ -220,7 +220,7 @@ def hrm_metadata(w, ck: Checkpoint) -> None:
     for k in INT_KEYS:
         w.add_uint32(f"{ARCH}.{k}", int(getattr(cfg, k)))
     for k in FLOAT_KEYS:
-        w.add_float32(f"{ARCH}.{k}", float(getattr(cfg, k)))
+        w.add_float64(f"{ARCH}.{k}", float(getattr(cfg, k)))
     # llama.cpp-style names for the same facts, for generic GGUF tools.
     w.add_context_length(cfg.max_seq_len)
     w.add_embedding_length(cfg.d_model)
