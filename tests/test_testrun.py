@@ -158,15 +158,76 @@ def test_maven_missing_offline_dependency_is_not_available(tmp_path: Path) -> No
     assert "offline" in res.reason and "not-cached" in res.output
 
 
-def test_go_project(tmp_path: Path) -> None:
+@pytest.fixture(scope="session")
+def go_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Go kept off the network and out of ~/.cache; the build cache is shared by the go tests."""
+    _needs("go")
+    home = tmp_path_factory.mktemp("go")
+    return {"GOFLAGS": "-mod=mod", "GOPROXY": "off", "GOTOOLCHAIN": "local",
+            "GOCACHE": str(home / "cache"), "GOPATH": str(home / "path")}
+
+
+def test_go_project(tmp_path: Path, go_env: dict[str, str]) -> None:
+    res = run_tests(_project(tmp_path, "go_mod"), env=go_env)
+    assert (res.kind, res.passed, res.n_passed, res.n_failed, res.n_errors) == ("go", True, 1, 0, 0)
+    assert "--- PASS: TestAdd" in res.output and res.command == ["go", "test", "-v", "./..."]
+
+
+def test_go_pass_and_fail(tmp_path: Path, go_env: dict[str, str]) -> None:
+    res = run_tests(_project(tmp_path, "go_fail"), env=go_env)
+    assert (res.kind, res.passed, res.n_passed, res.n_failed, res.n_errors) == ("go", False, 1, 1, 0)
+    assert "wrong on purpose" in res.output
+
+
+def test_go_subtests_count_leaves_across_packages(tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = _project(tmp_path, "go_fail")
+    (root / "table_test.go").write_text(
+        'package calc\n\nimport "testing"\n\n'
+        "func TestTable(t *testing.T) {\n"
+        "\tfor _, c := range []struct{ a, b, want int }{{1, 1, 2}, {2, 2, 5}, {1, 2, 3}} {\n"
+        "\t\tc := c\n"
+        '\t\tt.Run("case", func(t *testing.T) {\n'
+        "\t\t\tif Add(c.a, c.b) != c.want {\n"
+        '\t\t\t\tt.Errorf("Add(%d, %d) != %d", c.a, c.b, c.want)\n'
+        "\t\t\t}\n\t\t})\n\t}\n}\n"
+    )
+    (root / "more").mkdir()
+    (root / "more" / "more_test.go").write_text(
+        'package more\n\nimport "testing"\n\nfunc TestAdd(t *testing.T) {}\n')
+    res = run_tests(root, env=go_env)
+    # calc: TestAdd + 2 passing cases, TestAddWrong + 1 failing case; more: TestAdd
+    assert (res.passed, res.n_passed, res.n_failed, res.n_errors) == (False, 4, 2, 0)
+    assert "--- FAIL: TestTable/case#01" in res.output
+
+
+def test_go_compile_error_is_an_error(tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = _project(tmp_path, "go_fail")
+    (root / "calc.go").write_text("package calc\n\nfunc Add(a, b int) int { return nope }\n")
+    (root / "more").mkdir()
+    (root / "more" / "more_test.go").write_text(
+        'package more\n\nimport "testing"\n\nfunc TestOk(t *testing.T) {}\n')
+    res = run_tests(root, env=go_env)
+    assert (res.passed, res.n_passed, res.n_failed, res.n_errors) == (False, 1, 0, 1)
+    assert "undefined: nope" in res.output and "[build failed]" in res.output
+
+
+def test_go_package_failing_without_a_failing_test_is_an_error(
+        tmp_path: Path, go_env: dict[str, str]) -> None:
+    root = _project(tmp_path, "go_fail")
+    (root / "more").mkdir()
+    (root / "more" / "main_test.go").write_text(
+        'package more\n\nimport (\n\t"os"\n\t"testing"\n)\n\n'
+        "func TestMain(m *testing.M) { os.Exit(3) }\n")
+    res = run_tests(root, env=go_env)
+    assert (res.passed, res.n_passed, res.n_failed, res.n_errors) == (False, 1, 1, 1)
+
+
+def test_go_not_found(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _project(tmp_path, "go_mod")
+    monkeypatch.setenv("PATH", str(tmp_path / "empty-bin"))
     res = run_tests(root)
-    assert res.kind == "go"
-    if shutil.which("go"):
-        assert (res.passed, res.n_passed, res.n_failed) == (True, 1, 0)
-    else:
-        assert not res.available and res.reason == "go toolchain not found"
-        assert "golang-go" in res.output
+    assert (res.kind, res.available, res.passed) == ("go", False, False)
+    assert res.reason == "go toolchain not found" and "golang-go" in res.output
 
 
 def test_missing_toolchain_is_a_structured_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -247,9 +247,34 @@ def _parse_pytest(out: str) -> tuple[int, int, int]:
             _count(r"(\d+) errors?\b", last))
 
 
+_GO_TEST = re.compile(r"^[ \t]*--- (PASS|FAIL): (\S+)", re.M)
+# `ok  \tpkg\t0.01s`, `FAIL\tpkg\t0.01s`, `FAIL\tpkg [build failed]`, `ok  \tpkg\t(cached)`
+_GO_PACKAGE = re.compile(r"^(ok|FAIL)[ \t]+\S+[ \t]+(?:\d+\.\d+s|\(cached\)|\[)", re.M)
+
+
+def _go_leaf_counts(chunk: str) -> tuple[int, int]:
+    """A test with subtests passes or fails through them, so only the leaves are counted."""
+    results = _GO_TEST.findall(chunk)
+    names = {name for _, name in results}
+    leaves = [status for status, name in results
+              if not any(other.startswith(name + "/") for other in names)]
+    return leaves.count("PASS"), leaves.count("FAIL")
+
+
 def _parse_go(out: str) -> tuple[int, int, int]:
-    return (len(re.findall(r"^\s*--- PASS", out, re.M)), len(re.findall(r"^\s*--- FAIL", out, re.M)),
-            len(re.findall(r"\[(build|setup) failed\]", out)))
+    """Counted per package (its -v output ends at its ok/FAIL line): a package that fails
+    without a failing test — build or setup failure, panic in init, TestMain exit — is an error.
+    """
+    n_pass = n_fail = n_err = 0
+    start = 0
+    for pkg in _GO_PACKAGE.finditer(out):
+        passed, failed = _go_leaf_counts(out[start:pkg.start()])
+        n_pass, n_fail = n_pass + passed, n_fail + failed
+        if pkg.group(1) == "FAIL" and not failed:
+            n_err += 1
+        start = pkg.end()
+    passed, failed = _go_leaf_counts(out[start:])
+    return n_pass + passed, n_fail + failed, n_err
 
 
 def _parse_cargo(out: str) -> tuple[int, int, int]:
