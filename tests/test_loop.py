@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from hrmcli.agent.backends import load_backend
+from hrmcli.agent.coder import MAX_REPAIRS
 from hrmcli.agent.history import History
 from hrmcli.agent.loop import AgentLoop, LoopUI
 from hrmcli.agent.snapshot import Snapshot
@@ -197,7 +198,8 @@ def test_fixes_failing_test_end_to_end(repo: Path, tmp_path: Path) -> None:
 
 def test_failure_is_fed_back_and_plan_revised(repo: Path) -> None:
     bad_edit = FIX.replace("return a - b", "return a * b", 1)  # SEARCH matches nothing
-    edits = iter([bad_edit, FIX])
+    # the coder repairs within a step (MAX_REPAIRS retries); only then does the step fail
+    edits = iter([bad_edit] * (MAX_REPAIRS + 1) + [FIX])
     plans = iter(["1. edit calc.py\n2. run_tests\n", "1. edit calc.py\n2. run_tests\n3. done\n"])
 
     def script(kind: str, msgs: list[dict]) -> str:
@@ -207,7 +209,7 @@ def test_failure_is_fed_back_and_plan_revised(repo: Path) -> None:
         backend = load_backend(srv.spec)
         loop = AgentLoop(repo, backend, backend, Policy(assume_yes=True), RecordingUI(True))
         result = loop.run("fix add")
-        revision_prompt = srv.requests[2][1][-1]["content"]
+        revision_prompt = srv.requests[MAX_REPAIRS + 2][1][-1]["content"]
     assert [(s.tool, s.ok) for s in result.steps] == [("edit", False), ("edit", True),
                                                        ("run_tests", True)]
     assert "1. edit calc.py -> failed" in revision_prompt

@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
-from hrmcli.agent.planner import Plan, format_steps, is_hrm, make_plan
+from hrmcli.agent.backends.base import Backend, Message
+from hrmcli.agent.planner import Plan, format_steps, make_plan
 from hrmcli.agent.repomap import RepoMap, identifiers_in
 from hrmcli.agent.snapshot import Snapshot
 from hrmcli.agent.transcript import StepRecord, Transcript
@@ -296,60 +296,38 @@ class AgentLoop:
         return None
 
     def _edit(self, arg: str, task: str | None = None) -> _Outcome:
-        from hrmcli.agent.apply import apply_edits
+        from hrmcli.agent.coder import CoderError, EditCoder
         from hrmcli.tools.git import GitRepo
 
-        files = shlex.split(arg) or list(self.context_files)
-        blocks, error = self._propose(files, task or self._edit_task())
-        if error:
-            return _Outcome(False, error)
-        preview = apply_edits(blocks, self.root, dry_run=True)
-        if not preview.ok:
-            return _Outcome(False, "; ".join(str(f) for f in preview.failed))
-        if not preview.applied:
+        named = shlex.split(arg) or list(self.context_files)
+        files = [f for f in named if (self.root / f).is_file()]
+        coder = EditCoder(self.editor, self.root, on_text=self.ui.text)
+        try:
+            proposal = coder.propose(files, task or self._edit_task())
+        except CoderError as e:
+            return _Outcome(False, str(e))
+        if self.transcript:
+            self.transcript.generation(proposal.seconds, proposal.prompt_tokens, proposal.tokens)
+        if not proposal.well_formed:
+            return _Outcome(False, "the edit could not be applied: " + "; ".join(proposal.errors))
+        if not proposal.files:
             return _Outcome(False, "the edit changes nothing")
-        refused = self._allowed(f"apply this edit to {', '.join(preview.applied)}",
-                                self.policy.decide_category("edit"), preview.diff)
+        refused = self._allowed(f"apply this edit to {', '.join(proposal.files)}",
+                                self.policy.decide_category("edit"), proposal.diff)
         if refused:
-            return _Outcome(False, refused.output, skipped=True, diff=preview.diff)
+            return _Outcome(False, refused.output, skipped=True, diff=proposal.diff)
         repo = GitRepo.find(self.root)
         before = (lambda paths: repo.save_pending_changes(paths, base=self.root)) if repo else None
-        result = apply_edits(blocks, self.root, before_write=before)
-        if not result.ok:
-            return _Outcome(False, "; ".join(str(f) for f in result.failed), diff=preview.diff)
+        done = coder.apply_proposal(proposal, before_write=before)
+        if not done.applied:
+            return _Outcome(False, "; ".join(done.errors), diff=proposal.diff)
         if repo is not None:
-            repo.commit_hrm_edit(result.applied, _summary(self.request), base=self.root)
-        for f in result.applied:
+            repo.commit_hrm_edit(done.files, _summary(self.request), base=self.root)
+        for f in done.files:
             if f not in self.context_files:
                 self.context_files.append(f)
         self.edits_applied += 1
-        return _Outcome(True, f"applied to {', '.join(result.applied)}", diff=result.diff)
-
-    def _propose(self, files: list[str], task: str) -> tuple[list, str]:
-        """Ask the editor for SEARCH/REPLACE blocks; ([], reason) when it wrote none."""
-        from hrmcli.agent.editblocks import parse_edits
-        from hrmcli.agent.prompts import CHAT_STYLE, HRM_STYLE, edit_messages
-        from hrmcli.agent.thinking import strip_thinking
-        from hrmcli.tools.files import resolve_inside
-
-        contents = []
-        for f in files:
-            real = resolve_inside(self.root, f)
-            if real.is_file():
-                try:
-                    contents.append((f, real.read_text(encoding="utf-8")))
-                except UnicodeDecodeError as e:
-                    raise ToolError(f"{f} is not UTF-8 text; it cannot be edited") from e
-        style = HRM_STYLE if is_hrm(self.editor) else CHAT_STYLE
-        reply = complete(self.editor, edit_messages(contents, task, style),
-                         GenerationOptions(max_tokens=2048, temperature=0.0), self.ui.text).text
-        self._log_generation(self.editor)
-        parsed = parse_edits(strip_thinking(reply))
-        if parsed.errors:
-            return [], "malformed edit: " + "; ".join(str(e) for e in parsed.errors)
-        if not parsed.blocks:
-            return [], "the editor wrote no SEARCH/REPLACE blocks"
-        return parsed.blocks, ""
+        return _Outcome(True, f"applied to {', '.join(done.files)}", diff=done.diff)
 
     def _edit_task(self) -> str:
         """The request plus the latest failure, so the editor fixes what was observed."""
