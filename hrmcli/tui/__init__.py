@@ -1,0 +1,1 @@
+"""`hrm chat`: the Textual TUI (app, screens, widgets, styles in chat.tcss)."""
