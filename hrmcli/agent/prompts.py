@@ -9,6 +9,7 @@ renders it as a <|file|> block; chat prompts inline it in the user turn.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
@@ -19,6 +20,7 @@ from hrmcli.agent.backends.base import Message
 PROMPT_DIR = Path(__file__).parent / "prompts"
 EDIT_FORMATS = ("diff", "whole")
 HRM_STYLE, CHAT_STYLE = "hrm", "chat"
+_TURN_RE = re.compile(r"^<<<(USER|ASSISTANT)>>>$", re.MULTILINE)
 
 
 @cache
@@ -28,12 +30,8 @@ def load(name: str) -> str:
 
 def _few_shot(edit_format: str) -> list[Message]:
     """Example turns from prompts/example_<format>.md (<<<USER>>>/<<<ASSISTANT>>> sections)."""
-    text = load(f"example_{edit_format}.md")
-    messages: list[Message] = []
-    for chunk in text.split("<<<")[1:]:
-        role, _, body = chunk.partition(">>>")
-        messages.append(Message(role.strip().lower(), body.strip("\n")))
-    return messages
+    parts = _TURN_RE.split(load(f"example_{edit_format}.md"))
+    return [Message(role.lower(), body.strip("\n")) for role, body in zip(parts[1::2], parts[2::2], strict=True)]
 
 
 def _fence_for(content: str) -> str:

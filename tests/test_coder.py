@@ -1,0 +1,51 @@
+"""The edit coder's prompts, think stripping and whole-file path, on real files and a real
+127.0.0.1 model server."""
+
+from __future__ import annotations
+
+from hrmcli import prompt_format as pf
+from hrmcli.agent.backends.base import Message
+from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
+from hrmcli.agent.coder import EditCoder
+from hrmcli.agent.prompts import edit_messages, render_hrm
+from hrmcli.agent.thinking import ThinkFilter, strip_thinking
+from tests.test_backends_openai import ScriptedServer
+
+
+def test_hrm_prompt_is_the_training_layout():
+    files = [("a.py", "x = 1\n"), ("b.py", "y = 2\n")]
+    assert render_hrm(edit_messages(files, "swap", style="hrm")) == pf.edit_prompt(files, "swap")
+    convo = edit_messages(files, "swap", style="hrm") + [
+        Message("assistant", "a.py\n"), Message("tool", "block 1 failed")]
+    text = render_hrm(convo)
+    assert text.endswith(f"{pf.ASSISTANT}a.py\n{pf.EOS}{pf.OBS}block 1 failed{pf.END_OBS}{pf.ASSISTANT}")
+
+
+def test_chat_prompt_has_rules_examples_and_fenced_files():
+    msgs = edit_messages([("a.md", "```\ncode\n```\n")], "fix", style="chat")
+    assert msgs[0].role == "system" and "SEARCH" in msgs[0].content
+    assert [m.role for m in msgs[1:]] == ["user", "assistant", "user"]
+    assert "````\n```\ncode\n```\n````" in msgs[-1].content  # a longer fence than the file's
+
+
+def test_strip_thinking():
+    assert strip_thinking("<think>x <<<<<<< SEARCH</think>\nanswer") == "answer"
+    assert strip_thinking("reasoning only</think>answer") == "answer"
+    assert strip_thinking("a<think>unclosed") == "a"
+    f = ThinkFilter()
+    parts = [p for piece in ("hi <thi", "nk>secret</th", "ink> there") for p in f.feed(piece)]
+    parts += f.flush()
+    assert "".join(t for thinking, t in parts if not thinking) == "hi  there"
+    assert "".join(t for thinking, t in parts if thinking) == "secret"
+
+
+def test_whole_file_format_and_thinking_models(tmp_path):
+    (tmp_path / "m.py").write_text("x = 1\n")
+    reply = "<think>let me think</think>\nm.py\n```python\nx = 2\n```\n"
+    with ScriptedServer([reply]) as srv:
+        coder = EditCoder(OpenAICompatBackend(srv.url), tmp_path, edit_format="whole")
+        out = coder.run(["m.py"], "set x to 2")
+    assert out.applied and out.well_formed and out.files == ["m.py"]
+    assert (tmp_path / "m.py").read_text() == "x = 2\n"
+    assert "whole" in srv.requests[0]["body"]["messages"][0]["content"] or \
+        "complete new content" in srv.requests[0]["body"]["messages"][0]["content"]
