@@ -128,3 +128,24 @@ def test_well_formed_rate_with_and_without_constraint(backend, capsys):
         print(f"\nllama.cpp tiny model, nudged copy, {trials} replies: well-formed "
               f"unconstrained {rates[False]:.2f}, constrained {rates[True]:.2f}")
     assert rates[True] >= rates[False]
+
+
+def test_hrm_models_lists_installed_gguf(backend, tmp_path):
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    models = tmp_path / "models"
+    models.mkdir()
+    shutil.copy(backend.path, models / "tiny.gguf")
+    (models / "broken.gguf").write_bytes(b"GGUF not really")
+    env = {**os.environ, "HRM_HOME": str(tmp_path)}
+    r = subprocess.run([sys.executable, "-m", "hrmcli", "models", "--json"], env=env,
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    rows = json.loads(r.stdout)
+    tiny = next(x for x in rows if x["name"] == "tiny")
+    assert tiny["arch"] == "llama" and tiny["quant"] == "F32" and tiny["size"] > 0
+    assert "broken.gguf" in r.stderr  # skipped with a reason, not a traceback
