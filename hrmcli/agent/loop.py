@@ -200,6 +200,10 @@ class AgentLoop:
         halt = getattr(self.planner, "halt_prob", None)
         if not callable(halt):
             return False
+        import inspect
+
+        if not inspect.signature(halt).parameters:  # the head's reading after the last reply
+            return float(halt()) >= HALT_THRESHOLD
         msgs = [Message("tool", "\n\n".join(self.observations[-6:])), Message("user", self.request)]
         return float(halt(msgs)) >= HALT_THRESHOLD
 
