@@ -39,7 +39,8 @@ def test_outputs(built) -> None:
     assert {r["lang"] for r in edits} >= {"python", "go", "rust", "java", "c", "cpp", "javascript", "typescript"}
     assert sum(info.counts["edit_train"].values()) + sum(info.counts["edit_heldout"].values()) == len(edits)
     plans = read_jsonl(info.task_files["plan_train"]) + read_jsonl(info.task_files["plan_heldout"])
-    assert len(plans) == 40 and all(r["kind"] == "plan" for r in plans)
+    assert 0 < len(plans) <= 40 and all(r["kind"] == "plan" for r in plans)
+    assert len({r["prompt"] + r["answer"] for r in plans}) == len(plans)
     for r in edits + plans:
         assert set(r) >= {"prompt", "answer", "kind", "task", "lang", "difficulty", "halt"}
         assert r["answer"].endswith(pf.EOS)

@@ -25,7 +25,7 @@ from trainer.data.shards import write_shards
 from trainer.tokenizer import Tokenizer, bytes_per_token
 
 MANIFEST = "manifest.json"
-BUILD_VERSION = 1  # bump when generators change what they emit
+BUILD_VERSION = 2  # bump when generators change what they emit
 TOKENIZER_SAMPLE_BYTES = 40 << 20
 
 
@@ -172,12 +172,17 @@ def build_dataset(corpus_dir: str | Path, out_dir: str | Path, tokenizer_path: s
             prog.advance(bar)
     timings["edit_tasks"] = time.perf_counter() - t
 
-    # Plan tasks: held-out by a hash of the prompt, like files.
+    # Plan tasks: exact duplicates dropped, held-out by a hash of the text like files, so
+    # a held-out plan never also appears in training.
     t = time.perf_counter()
     plans: dict[str, list[dict]] = {"plan_train": [], "plan_heldout": []}
+    seen_plans: set[str] = set()
     for sc in generate_plans(n_plans, seed):
         r = sc.record()
         h = hashlib.sha256((r["prompt"] + r["answer"]).encode()).hexdigest()
+        if h in seen_plans:
+            continue
+        seen_plans.add(h)
         plans["plan_heldout" if is_heldout(h) else "plan_train"].append(r)
     timings["plan_tasks"] = time.perf_counter() - t
 
