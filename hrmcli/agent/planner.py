@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
+from hrmcli.agent.prompts import plan_messages
 from hrmcli.agent.thinking import strip_thinking
-from hrmcli.prompt_format import END_PLAN, TOOLS, parse_plan, plan_prompt
+from hrmcli.prompt_format import END_PLAN, TOOLS, parse_plan
 
 Step = tuple[str, str]
 
@@ -49,6 +50,7 @@ Tools:
 Prefer reading a file before editing it, run the tests after editing, and end the plan
 with `done` once the request will be complete."""
 
+_TOOL_TOKEN_RE = re.compile(r"(<\|t:[a-z_]+\|>)(?=[^\s])")
 _DECORATION_RE = re.compile(r"^(\s*(?:\d+[.)]\s*)?)[*`_]*([a-z_]+)[*`_]*:?(\s|$)")
 
 
@@ -81,9 +83,11 @@ def default_plan(request: str, context_files: Sequence[str] = ()) -> list[Step]:
 
 
 def _tidy(reply: str) -> str:
-    """Undo the markdown chat models wrap around tool names (`1. **read**: x`)."""
+    """Undo the markdown chat models wrap around tool names (`1. **read**: x`), and split a
+    tool token from an argument written against it (`<|t:read|>a.py`): the token is a whole
+    word, but parse_plan needs the space."""
     out = []
-    for line in strip_thinking(reply).splitlines():
+    for line in _TOOL_TOKEN_RE.sub(r"\1 ", strip_thinking(reply)).splitlines():
         m = _DECORATION_RE.match(line)
         if m and m.group(2) in TOOLS:
             line = f"{m.group(1)}{m.group(2)}{m.group(3)}{line[m.end():]}"
@@ -103,8 +107,7 @@ def _messages(backend: Backend, request: str, context: str,
     if observations:
         history += "Results:\n" + observations_text(observations) + "\n\n"
     if is_hrm(backend):
-        ctx = "\n\n".join(p for p in (context, history.strip()) if p)
-        return [Message("user", plan_prompt(request, ctx))]
+        return plan_messages(request, "\n\n".join(p for p in (context, history.strip()) if p))
     tools = "\n".join(f"- {TOOL_USAGE[t]}" for t in TOOLS)
     user = ""
     if context:

@@ -4,7 +4,9 @@ training saw.
 
 The prompt texts live in hrmcli/agent/prompts/*.md so they can be read and tuned without
 touching code. A message with role "file" carries one file as "path\\ncontent": HRM-Code
-renders it as a <|file|> block; chat prompts inline it in the user turn.
+renders it as a <|file|> block; chat prompts inline it in the user turn. A trailing, empty
+message with role "plan" asks HRM-Code for a tool plan: it travels through the Backend
+interface unchanged, so every backend that renders HRM-Code prompts opens the plan turn.
 """
 
 from __future__ import annotations
@@ -77,35 +79,53 @@ def repair_messages(reply: str, report: str, style: str = CHAT_STYLE) -> list[Me
     return [Message("assistant", reply), Message(role, feedback)]
 
 
+PLAN_ROLE = "plan"  # a trailing, empty message of this role opens a tool plan turn
+
 _HRM_BLOCKS = {
-    "system": (pf.SYSTEM, pf.END_SYSTEM),
-    "user": (pf.USER, pf.END_USER),
-    "tool": (pf.OBS, pf.END_OBS),
+    "system": lambda text: f"{pf.SYSTEM}{text}{pf.END_SYSTEM}",
+    "user": pf.user_block,
+    "tool": pf.obs_block,
 }
 
 
-def render_hrm(messages: Sequence[Message]) -> str:
-    """HRM-Code prompt text for a conversation, ending with the assistant opener.
+def plan_messages(request: str, context: str = "") -> list[Message]:
+    """The HRM-Code messages for a tool plan; render_hrm turns them into exactly
+    prompt_format.plan_prompt(request, context), the layout the plan data was trained on."""
+    ctx = [Message("tool", context)] if context else []
+    return [*ctx, Message("user", request), Message(PLAN_ROLE, "")]
 
-    Files followed by one user turn is exactly prompt_format.edit_prompt, the layout the
-    edit data was trained on; longer conversations close each assistant turn with <|eos|>.
+
+def render_hrm(messages: Sequence[Message]) -> str:
+    """HRM-Code prompt text for a conversation, ending with the assistant opener (followed
+    by the plan opener when the last message has role "plan").
+
+    Files followed by one user turn is exactly prompt_format.edit_prompt, and an optional
+    observation, one user turn and "plan" is exactly prompt_format.plan_prompt: the layouts
+    the edit and plan data were trained on. Longer conversations close each assistant turn
+    with <|eos|>.
     """
-    files = [m for m in messages if m.role == "file"]
-    rest = [m for m in messages if m.role != "file"]
-    if len(rest) == 1 and rest[0].role == "user" and messages[-1] is rest[0]:
+    plan = bool(messages) and messages[-1].role == PLAN_ROLE
+    body = list(messages[:-1] if plan else messages)
+    if any(m.role == PLAN_ROLE for m in body):
+        raise ValueError('a "plan" message may only come last')
+    roles = [m.role for m in body]
+    if plan and roles in (["user"], ["tool", "user"]):
+        return pf.plan_prompt(body[-1].content, body[0].content if len(body) == 2 else "")
+    files = [m for m in body if m.role == "file"]
+    rest = [m for m in body if m.role != "file"]
+    if not plan and len(rest) == 1 and rest[0].role == "user" and body[-1] is rest[0]:
         return pf.edit_prompt([_split_file(m) for m in files], rest[0].content)
     out = [pf.BOS]
-    for m in messages:
+    for m in body:
         if m.role == "file":
             out.append(pf.file_block(*_split_file(m)))
         elif m.role == "assistant":
             out.append(f"{pf.ASSISTANT}{m.content}{pf.EOS}")
         elif m.role in _HRM_BLOCKS:
-            start, end = _HRM_BLOCKS[m.role]
-            out.append(f"{start}{m.content}{end}")
+            out.append(_HRM_BLOCKS[m.role](m.content))
         else:
             raise ValueError(f"HRM-Code prompts have no role {m.role!r}")
-    out.append(pf.ASSISTANT)
+    out.append(pf.ASSISTANT + (pf.PLAN if plan else ""))
     return "".join(out)
 
 

@@ -47,6 +47,7 @@ class Engine:
         self._openers = {self.tokenizer.special_ids[t] for t in pf.BLOCK_OPENERS}
         self._causal = self.tokenizer.special_ids[pf.CAUSAL_OPENER]
         self._last: Output | None = None
+        self.turn: list[int] = []  # prompt + completion ids of the last stream() call, no EOS
         self.last = CallStats()
 
     @classmethod
@@ -81,6 +82,19 @@ class Engine:
             raise RuntimeError("nothing has been run yet")
         return float(torch.sigmoid(self._last.halt_logits[0, -1]))
 
+    def end_of_turn(self) -> Output:
+        """The output at the last token of the last stream() call (its prompt plus every
+        sampled token but EOS): the position that predicts the end of the assistant turn,
+        which is where training labels the halt head. stream() keeps only the output that
+        sampled the last token, one position earlier, so this runs that last token again on
+        the cached prefix (one token of work); the call's stats are kept."""
+        if not self.turn:
+            raise RuntimeError("nothing has been generated yet")
+        stats = self.last
+        out = self.evaluate(self.turn[:self.n_ctx])
+        self.last = stats
+        return out
+
     # -- running --------------------------------------------------------------------------
     def _reusable(self, ids: list[int], block: list[int]) -> int:
         n = 0
@@ -114,7 +128,10 @@ class Engine:
                seed: int | None = None) -> Iterator[str]:
         """Yield text pieces of the completion. Control tokens are kept in the text (plans
         use the tool tokens); EOS ends generation and is not shown."""
-        first = self.evaluate(self.tokenize(prompt_text))
+        prompt_ids = self.tokenize(prompt_text)
+        self.turn = []
+        first = self.evaluate(prompt_ids)
+        self.turn = list(prompt_ids)
         stats = self.last
         text = TextStream(lambda t: self.tokenizer.decode(t), stop)
         stats.finish_reason = "length"
@@ -125,6 +142,7 @@ class Engine:
             stats.completion_tokens += 1
             piece = text.push(tok)
             self._ids.append(tok)
+            self.turn.append(tok)
             if piece:
                 yield piece
             if text.stopped:

@@ -2,7 +2,9 @@
 
 Prompts are rendered in HRM-Code's training layout (hrmcli.agent.prompts.render_hrm), so
 the model sees files as <|file|> blocks and the task as a <|user|> block exactly as in
-its training data.
+its training data; a plan request (a trailing "plan" message) ends with <|assistant|><|plan|>
+like prompt_format.plan_prompt. The runtime keeps control tokens in the streamed text, so a
+plan arrives as `N. <|t:tool|> argument` lines that prompt_format.parse_plan reads.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class HRMBackend:
         self.context_size = int(self.engine.n_ctx)
         self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
+        self._halt: float | None = None
 
     def token_bytes(self) -> list[bytes]:
         """Bytes of every token id (b"" for control tokens), for constrained decoding."""
@@ -41,8 +44,24 @@ class HRMBackend:
             self._token_bytes = tokenizer_token_bytes(self.engine.tokenizer)
         return self._token_bytes
 
+    def halt_prob(self) -> float:
+        """P(done) from HRM-Code's halt head at the last token of the last generation.
+
+        The head was trained on "edit applied and tests passed": at the end of an assistant
+        turn it is near 1 when that turn finished the task and near 0 when more work (a
+        repair) followed. The agent loop stops once it reaches 0.5. It reads whichever
+        generation ran last on this backend (a plan or an edit reply).
+        """
+        if self.last is None:
+            raise BackendError(f"{self.name} has not finished a generation to read the halt head at")
+        if self._halt is None:
+            self.engine.end_of_turn()
+            self._halt = self.engine.halt_prob
+        return self._halt
+
     def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
         self.last = None
+        self._halt = None
         t0 = time.perf_counter()
         prompt = render_hrm(messages)
         prompt_tokens = len(self.engine.tokenize(prompt))
