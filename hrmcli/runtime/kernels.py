@@ -20,8 +20,18 @@ Measured on this project's 2-core AMD EPYC (AVX-512 VNNI) dev box, shared with o
 
 torch's int4 weight-only op represents Q4_0 exactly (scale = d, zero = 0, group 32) but is
 10-100x slower than a float matmul on this CPU; the int8 op has only per-channel scales, so
-it cannot hold Q8_0. ggml wins among the options that keep weights quantised; see
-bench/speed.py for whole-model figures.
+it cannot hold Q8_0. ggml wins among the options that keep weights quantised.
+
+Whole model, `hrm bench speed`, Q4_0, 2 threads, same contended box (load average 5-7 on 2
+cores, so treat these as rough), random weights:
+    tiny  64+32 tok : prefill 6472 vs llama.cpp 12396 tok/s (0.52), decode 419 vs 2895 (0.14)
+    small 128+32 tok: prefill 17.9 vs 19.7 (0.91), decode 3.7 vs 18.3 (0.20), RSS 538 MB
+    base  64+16 tok : prefill 44.6 vs 43.1 (1.04), decode 5.7 vs 18.4 (0.31), RSS 1095 MB at
+                      8k context with all 36 KV caches committed (576 MB fp32)
+cProfile of tiny decode: 80% of the time is inside ggml_graph_compute, i.e. per-call thread
+start-up and barrier cost of one-node graphs; with 1 thread the same decode ran 83 tok/s
+against 6 tok/s with 2 under that load. Next step: a persistent ggml threadpool, or one
+graph per block.
 """
 
 from __future__ import annotations
