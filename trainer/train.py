@@ -87,6 +87,7 @@ class TrainArgs:
     resume: bool = False
     data_dir: str = ""  # "": <out>/data
     vocab_size: int = 0  # 0: preset vocabulary
+    model_overrides: dict[str, int] = field(default_factory=dict)  # HRMConfig fields
     progress: bool = True
 
     def resolved(self) -> TrainArgs:
@@ -139,7 +140,10 @@ def lr_at(step: int, args: TrainArgs) -> float:
 
 
 def model_config(args: TrainArgs, vocab_size: int) -> HRMConfig:
-    base = HRMConfig.preset(args.preset)
+    try:
+        base = HRMConfig.preset(args.preset, **args.model_overrides)
+    except TypeError as e:
+        raise TrainError(f"bad model override: {e}") from None
     cfg = replace(base, vocab_size=vocab_size, max_seq_len=max(base.max_seq_len, args.seq_len))
     if args.arch == "transformer-params":
         return cfg.same_params_transformer()
