@@ -86,7 +86,6 @@ class TrainArgs:
     stop_after: int = 0  # test hook: checkpoint and stop after this many steps
     resume: bool = False
     data_dir: str = ""  # "": <out>/data
-    vocab_size: int = 0  # 0: preset vocabulary
     model_overrides: dict[str, int] = field(default_factory=dict)  # HRMConfig fields
     progress: bool = True
 
@@ -371,7 +370,8 @@ class Run:
     ema: EMA
     step: int = 0
     tokens_seen: int = 0
-    initial_loss: float | None = None
+    initial_loss: float | None = None  # loss of the first batch, before any update
+    last_loss: float | None = None  # loss of the latest batch
     history: list[float] = field(default_factory=list)
 
 
@@ -394,7 +394,8 @@ def save(run: Run, data: TrainData, d: Dist) -> Path:
             "data": {"seed": run.args.seed, "next_step": run.step, "data_dir": run.args.data_dir},
             "model_config": run.cfg.to_dict(), "train_args": asdict(run.args),
             "tokenizer": str(data.tokenizer_path), "provenance": _provenance(run, data),
-            "metrics": {"initial_loss": run.initial_loss, "tokens_seen": run.tokens_seen,
+            "metrics": {"initial_loss": run.initial_loss, "last_loss": run.last_loss,
+                        "tokens_seen": run.tokens_seen,
                         "recent_losses": run.history[-50:]},
         })
     if d.world > 1:
@@ -426,12 +427,14 @@ def build_run(args: TrainArgs, data: TrainData, d: Dist, resume: dict | None) ->
         run.step = int(resume["step"])
         run.tokens_seen = int(resume["metrics"]["tokens_seen"])
         run.initial_loss = resume["metrics"]["initial_loss"]
+        run.last_loss = resume["metrics"]["last_loss"]
         run.history = list(resume["metrics"]["recent_losses"])
         ckpt.set_rng_state(resume["rng"])
     return run
 
 
-def train_step(run: Run, data: TrainData, sp: SpecialIds, d: Dist, meter: Meter) -> int:
+def train_step(run: Run, data: TrainData, sp: SpecialIds, d: Dist,
+               meters: tuple[Meter, ...]) -> int:
     args = run.args
     rows = global_rows(data, sp, args, run.step)
     norms = Norms.of(rows)
@@ -443,11 +446,10 @@ def train_step(run: Run, data: TrainData, sp: SpecialIds, d: Dist, meter: Meter)
     with autocast:
         out = run.wrapped(batch.inputs, batch.block, grad_window=window)
     ce, plan, halt = loss_terms(out, batch)
-    loss = ce.sum() / max(norms.tokens, 1)
-    if norms.plan:
-        loss = loss + args.plan_weight * plan / norms.plan
-    if norms.halt:
-        loss = loss + args.halt_weight * halt / norms.halt
+    # Heads without labels in this batch still join the graph (with zero gradient), so
+    # that DDP sees the same set of parameters used on every rank and every step.
+    loss = (ce.sum() / max(norms.tokens, 1) + args.plan_weight * plan / max(norms.plan, 1)
+            + args.halt_weight * halt / max(norms.halt, 1))
     (loss * d.world).backward()  # DDP averages over ranks; this makes it a global sum
     if args.clip > 0:
         torch.nn.utils.clip_grad_norm_(run.model.parameters(), args.clip)
@@ -455,7 +457,8 @@ def train_step(run: Run, data: TrainData, sp: SpecialIds, d: Dist, meter: Meter)
     run.opt.zero_grad(set_to_none=True)
     run.sched.step()
     run.ema.update(run.model, run.step)
-    record(meter, ce, plan, halt, batch)
+    for meter in meters:
+        record(meter, ce, plan, halt, batch)
     run.step += 1
     n_tokens = len(rows) * args.seq_len
     run.tokens_seen += n_tokens
@@ -524,7 +527,7 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
         raise TrainError(f"no usable training data for --seq-len {args.seq_len}: the token "
                          "shards are too short and no task example fits")
     run = build_run(args, data, d, resume)
-    meter = Meter(data.langs)
+    meter, step_meter = Meter(data.langs), Meter(data.langs)
     tb, wb = _writers(args, d)
     stop = min(args.steps, args.stop_after) if args.stop_after else args.steps
     train_time, tokens_timed, last_loss = 0.0, 0, float("nan")
@@ -532,15 +535,18 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
         with _progress(d.main and args.progress, args.steps, run.step) as advance:
             while run.step < stop:
                 t0 = time.perf_counter()
-                n = train_step(run, data, sp, d, meter)
+                step_meter.reset()
+                n = train_step(run, data, sp, d, (meter, step_meter))
                 train_time += time.perf_counter() - t0
                 tokens_timed += n
+                if run.step == 1 or run.step == stop:
+                    run.last_loss = step_meter.reduce(d).get("total")
+                    if run.step == 1:
+                        run.initial_loss = run.last_loss
                 if run.step % args.log_every == 0 or run.step == stop or run.step == 1:
                     metrics = meter.reduce(d)
                     meter.reset()
                     last_loss = metrics.get("total", last_loss)
-                    if run.initial_loss is None:
-                        run.initial_loss = last_loss
                     run.history.append(last_loss)
                     metrics |= {"lr": run.sched.get_last_lr()[0],
                                 "tokens_per_s": tokens_timed / max(train_time, 1e-9),
@@ -558,7 +564,7 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
         "checkpoint": str(saved_to), "step": run.step, "steps": args.steps,
         "stopped_early": run.step < args.steps, "arch": args.arch, "preset": args.preset,
         "params": run.model.num_params(), "initial_loss": run.initial_loss,
-        "final_loss": _recent(run.history), "tokens": run.tokens_seen,
+        "final_loss": run.last_loss, "tokens": run.tokens_seen,
         "tokens_per_s": tokens_timed / max(train_time, 1e-9), "world_size": d.world,
         "device": d.device.type, "qat": args.qat,
     }
@@ -573,10 +579,6 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
     if wb is not None:
         wb.finish()
     return result
-
-
-def _recent(history: list[float]) -> float | None:
-    return history[-1] if history else None
 
 
 @contextlib.contextmanager

@@ -34,6 +34,8 @@ def train_cmd(
     stop_after: int = typer.Option(0, "--stop-after", hidden=True,
                                    help="Checkpoint and stop after N steps (tests)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    override: list[str] = typer.Option([], "--override",
+                                       help="Model config field, e.g. d_model=128 (repeatable)."),
 ) -> None:
     """Train HRM-Code on the source files under --corpus and checkpoint into --out."""
     import json
@@ -51,17 +53,28 @@ def train_cmd(
 
     err = Console(stderr=True)
     main = int(os.environ.get("RANK", "0")) == 0
+    overrides: dict[str, int] = {}
+    for item in override:
+        key, _, value = item.partition("=")
+        if not value.strip().isdigit():
+            err.print(f"[red]error:[/] --override wants FIELD=INTEGER (e.g. d_model=128), "
+                      f"not {item!r}")
+            raise typer.Exit(2)
+        overrides[key.strip()] = int(value)
     args = TrainArgs(corpus=corpus, preset=preset, out=out, steps=steps, arch=arch,
                      qat=qat or None, batch_size=batch_size, seq_len=seq_len, lr=lr,
                      grad_window=grad_window, device=device, seed=seed, resume=resume,
                      data_dir=data_dir, save_every=save_every, stop_after=stop_after,
-                     progress=progress and sys.stderr.isatty())
+                     progress=progress and sys.stderr.isatty(), model_overrides=overrides)
     try:
         r = args.resolved()
         if resume:
             saved = load_checkpoint(r.out)["train_args"]
             r = TrainArgs(**saved)
-        vocab = r.vocab_size or HRMConfig.preset(r.preset).vocab_size
+        try:  # the tokenizer is trained to the model's vocabulary size
+            vocab = HRMConfig.preset(r.preset, **r.model_overrides).vocab_size
+        except TypeError as e:
+            raise TrainError(f"bad --override: {e}") from None
         data = prepare_data(r.corpus, r.data_dir, vocab, r.seed,
                             say=(lambda m: err.print(f"[dim]{m}[/]")) if main else None)
         result = train(args, data)

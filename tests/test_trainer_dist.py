@@ -1,0 +1,115 @@
+"""`hrm train` / `python -m trainer` / torchrun as real subprocesses: a 2-process gloo DDP run
+equals one process on the same global batch; CLI resume, eval and user errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+STDLIB = Path("/root/.pyenv/versions/3.11.7/lib/python3.11")
+SMALL = ["--override", "d_model=64", "--override", "n_heads=2", "--override", "n_kv_heads=2",
+         "--override", "vocab_size=700"]
+ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    for name in ("bisect.py", "heapq.py", "textwrap.py", "colorsys.py", "fnmatch.py",
+                 "keyword.py", "shlex.py", "glob.py"):
+        shutil.copy(STDLIB / name, root / name)
+    return root
+
+
+def _train(corpus: Path, out: Path, data: Path, *extra: str, launcher: list[str] | None = None,
+           check: bool = True) -> subprocess.CompletedProcess:
+    cmd = (launcher or [sys.executable, "-m", "trainer"]) + [
+        "--corpus", str(corpus), "--out", str(out), "--data-dir", str(data), "--steps", "4",
+        "--batch-size", "4", "--seq-len", "64", "--no-progress", "--json", *SMALL, *extra]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=ENV, timeout=300)
+    if check:
+        assert p.returncode == 0, p.stderr[-3000:]
+    return p
+
+
+def _result(p: subprocess.CompletedProcess) -> dict:
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def single(corpus, tmp_path_factory) -> tuple[Path, dict]:
+    base = tmp_path_factory.mktemp("single")
+    p = _train(corpus, base / "run", base / "data")
+    return base, _result(p)
+
+
+def test_single_process_run_reports_json_summary(single):
+    base, r = single
+    assert r["step"] == 4 and r["world_size"] == 1 and r["tokens"] == 4 * 4 * 64
+    assert r["initial_loss"] > r["final_loss"] > 0 and r["params"] > 0
+    assert Path(r["checkpoint"]).is_file() and r["tokens_per_s"] > 0
+    assert (base / "run" / "tb").is_dir() and (base / "data" / "tokenizer.json").is_file()
+
+
+def test_two_process_gloo_ddp_matches_single_process(corpus, single, tmp_path):
+    base, r1 = single
+    launcher = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+                "--nproc_per_node=2", "-m", "trainer"]
+    p = _train(corpus, tmp_path / "ddp", base / "data", launcher=launcher)
+    r2 = _result(p)
+    assert r2["world_size"] == 2 and r2["tokens"] == r1["tokens"]
+    a = torch.load(r1["checkpoint"], weights_only=True)["model"]
+    b = torch.load(r2["checkpoint"], weights_only=True)["model"]
+    assert a.keys() == b.keys()
+    worst = max(float((a[k] - b[k]).abs().max()) for k in a)
+    assert worst < 1e-4, worst
+    assert r2["initial_loss"] == pytest.approx(r1["initial_loss"], abs=1e-5)
+    assert r2["final_loss"] == pytest.approx(r1["final_loss"], abs=1e-4)
+
+
+def test_cli_resume_and_eval(corpus, single, tmp_path):
+    base, full = single
+    out = tmp_path / "run"
+    part = _result(_train(corpus, out, base / "data", "--stop-after", "2"))
+    assert part["step"] == 2 and part["stopped_early"]
+    p = _train(corpus, out, base / "data", check=False)
+    assert p.returncode == 2 and "pass --resume" in p.stderr and "Traceback" not in p.stderr
+    done = _result(_train(corpus, out, base / "data", "--resume"))
+    assert done["step"] == 4 and done["final_loss"] == full["final_loss"]
+    assert done["initial_loss"] == full["initial_loss"]
+    a = torch.load(full["checkpoint"], weights_only=True)["model"]
+    b = torch.load(done["checkpoint"], weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    ev = subprocess.run([sys.executable, "-m", "hrmcli", "eval", str(out), "--json",
+                         "--max-tasks", "2", "--max-new", "16"],
+                        capture_output=True, text=True, env=ENV, timeout=300)
+    assert ev.returncode == 0, ev.stderr[-2000:]
+    m = json.loads(ev.stdout.strip().splitlines()[-1])
+    assert m["step"] == 4 and m["weights"] == "ema"
+    py = m["languages"]["python"]
+    assert py["bytes"] > py["tokens"] > 0 and 0 < py["bits_per_byte"] < 16
+    assert m["edit"]["tasks"] + m["edit"]["skipped"] <= 2
+
+
+@pytest.mark.parametrize("args,expect", [
+    (["train", "--corpus", "/nonexistent/dir", "--out", "{tmp}/o"], "does not exist"),
+    (["train", "--corpus", "{tmp}", "--out", "{tmp}/o", "--arch", "rnn"], "unknown --arch"),
+    (["train", "--corpus", "{tmp}", "--out", "{tmp}/o", "--override", "d_model=x"], "--override"),
+    (["train", "--out", "{tmp}/o", "--resume"], "no checkpoint"),
+    (["eval", "{tmp}/missing.pt"], "no checkpoint"),
+    (["eval", "{tmp}/bad.pt"], "not a checkpoint"),
+])
+def test_user_errors_are_one_line_and_exit_nonzero(tmp_path, args, expect):
+    (tmp_path / "bad.pt").write_bytes(b"not a checkpoint")
+    argv = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    p = subprocess.run([sys.executable, "-m", "hrmcli", *argv], capture_output=True, text=True,
+                       env=ENV, timeout=120)
+    assert p.returncode == 2, (p.stdout, p.stderr)
+    assert expect in p.stderr and "Traceback" not in p.stderr
