@@ -123,6 +123,22 @@ def test_repair_turns_get_halt_labels_and_observations_are_not_scored(tok, sp, h
     assert row.targets[end_obs] != IGNORE  # the <|assistant|> that resumes is predicted
 
 
+def test_repair_record_with_the_failed_turn_in_the_prompt_labels_both_turn_ends(tok, sp):
+    """trainer.data.repair_tasks puts the failed first attempt in the prompt."""
+    ex = repair_example(1)
+    first, _, rest = ex["answer"].partition(pf.OBS)
+    obs, _, second = rest.partition(pf.END_OBS)
+    prompt = ex["prompt"] + first + pf.EOS + pf.OBS + obs + pf.END_OBS + pf.ASSISTANT
+    rec = ex | {"prompt": prompt, "answer": second.removeprefix(pf.ASSISTANT)}
+    row = encode_example(tok, rec, sp)
+    labelled = np.flatnonzero(row.halt != IGNORE)
+    assert row.halt[labelled].tolist() == [0.0, 1.0]
+    assert row.targets[labelled[1]] == sp.eos
+    assert tok.decode(row.inputs[labelled[0] + 1:labelled[0] + 2].tolist()) == pf.EOS
+    # Only the corrected second turn is trained as text.
+    assert tok.decode(row.targets[row.targets != IGNORE].tolist()) == rec["answer"]
+
+
 def test_collate_pads_without_scoring_and_uses_fast_path_for_pure_lm(tok, sp):
     a = encode_example(tok, edit_example(), sp)
     b = lm_row(np.arange(10, 31), sp, "python")

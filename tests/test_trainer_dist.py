@@ -3,6 +3,7 @@ equals one process on the same global batch; CLI resume, eval and user errors.""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -13,6 +14,8 @@ from pathlib import Path
 import pytest
 import torch
 
+from trainer.data.corpus import is_heldout, normalise
+
 STDLIB = Path("/root/.pyenv/versions/3.11.7/lib/python3.11")
 SMALL = ["--override", "d_model=64", "--override", "n_heads=2", "--override", "n_kv_heads=2",
          "--override", "vocab_size=700"]
@@ -21,10 +24,14 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> Path:
+    """Small stdlib modules for training; sunau.py is the one that the hash split holds out."""
     root = tmp_path_factory.mktemp("corpus")
     for name in ("bisect.py", "heapq.py", "textwrap.py", "colorsys.py", "fnmatch.py",
-                 "keyword.py", "shlex.py", "glob.py"):
+                 "keyword.py", "shlex.py", "glob.py", "sunau.py"):
         shutil.copy(STDLIB / name, root / name)
+    held = [p.name for p in root.iterdir()
+            if is_heldout(hashlib.sha256(normalise(p.read_bytes()).encode()).hexdigest())]
+    assert held == ["sunau.py"]
     return root
 
 

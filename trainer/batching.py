@@ -11,7 +11,8 @@ input token t and is scored against token t+1.
   head on z_H at exactly the position that chooses the next tool step.
 - halt: at the position that predicts the end of an assistant turn (its last generated
   token), 1.0 when the finished turn is "done" (edit applied, tests passed), else 0.0.
-  Earlier turns of a repair trajectory are labelled 0: they were followed by a failure.
+  Earlier turns of a repair trajectory (in its prompt or answer) are labelled 0: they
+  were followed by a failing test run.
 """
 
 from __future__ import annotations
@@ -103,10 +104,11 @@ def encode_example(tok: Tokenizer, ex: Example, sp: SpecialIds) -> Row:
     targets[~generated] = IGNORE
     halt = np.full(len(inputs), IGNORE, dtype=np.float32)
     if ex.get("halt") is not None:
-        # Last generated token of a turn: the next token is EOS or opens an observation.
-        nxt = ids[1:]
+        # Last generated token of each assistant turn (earlier turns may sit in the prompt,
+        # as in repair trajectories): a causal token followed by EOS or an observation.
+        cur, nxt = ids[:-1], ids[1:]
         turn_end = (nxt == sp.eos) | np.isin(nxt, list(sp.openers))
-        ends = np.flatnonzero(in_answer & (blk[:-1] < 0) & turn_end)
+        ends = np.flatnonzero((blk[:-1] < 0) & (cur != sp.eos) & turn_end)
         halt[ends] = 0.0
         if len(ends):
             halt[ends[-1]] = float(ex["halt"])

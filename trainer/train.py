@@ -603,114 +603,55 @@ def summary_json(result: dict[str, Any]) -> str:
 
 # -- data preparation -----------------------------------------------------------------------
 
-TASKS_PER_FILE = 6
+def _stream(shard: Any) -> TokenStream | None:
+    return TokenStream(shard.tokens, shard.starts, shard.langs) if len(shard.tokens) else None
 
 
-def _save_stream(path: Path, stream: TokenStream) -> None:
-    dtype = np.uint16 if int(stream.tokens.max(initial=0)) < 2**16 else np.uint32
-    tmp = path.with_suffix(".tmp")
-    with open(tmp, "wb") as f:
-        np.asarray(stream.tokens, dtype=dtype).tofile(f)
-    tmp.replace(path.with_suffix(".bin"))
-    _write_json(path.with_suffix(".json"), {"dtype": np.dtype(dtype).name,
-                                            "starts": stream.starts.tolist(), "langs": stream.langs})
+def load_prepared(data_dir: str, corpus: str = "") -> TrainData:
+    """TrainData from a directory trainer.data.build wrote (tokenizer, shards, task files)."""
+    from trainer.data.build import MANIFEST, DatasetInfo, read_jsonl
+    from trainer.data.shards import open_shard
+    from trainer.tokenizer import Tokenizer
 
-
-def _load_stream(path: Path) -> TokenStream | None:
-    meta_path, bin_path = path.with_suffix(".json"), path.with_suffix(".bin")
-    if not meta_path.exists() or not bin_path.exists():
-        return None
-    meta = json.loads(meta_path.read_text())
-    toks = np.memmap(bin_path, dtype=np.dtype(meta["dtype"]), mode="r")
-    return TokenStream(toks, np.asarray(meta["starts"], dtype=np.int64), list(meta["langs"]))
-
-
-def _write_json(path: Path, obj: Any) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(obj), encoding="utf-8")
-    tmp.replace(path)
-
-
-def _write_jsonl(path: Path, records: list[dict]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        for r in records:
-            f.write(json.dumps(r) + "\n")
-    tmp.replace(path)
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    if not path.exists():
-        return []
-    with open(path, encoding="utf-8") as f:
-        return [json.loads(line) for line in f if line.strip()]
-
-
-def _stream(tok: Any, files: list[Any]) -> TokenStream:
-    """Documents back to back, each closed by EOS so a window can see where a file ends."""
-    eos = tok.eos_id
-    encoded = tok.encode_batch([f.text for f in files]) if files else []
-    lens = np.asarray([len(e) + 1 for e in encoded], dtype=np.int64)
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if len(lens) else np.zeros(0, np.int64)
-    flat = np.fromiter((t for e in encoded for t in [*e, eos]), dtype=np.int64,
-                       count=int(lens.sum()))
-    return TokenStream(flat, starts.astype(np.int64), [f.lang for f in files])
+    manifest = Path(data_dir) / MANIFEST
+    try:
+        info = DatasetInfo(**json.loads(manifest.read_text()))
+    except (OSError, ValueError, TypeError) as e:
+        raise TrainError(f"no readable prepared data in {data_dir} ({e.__class__.__name__}); "
+                         "run `hrm train --corpus DIR` to build it or pass the run's data dir") from None
+    examples: dict[str, list] = {}
+    heldout: list = []
+    try:
+        for name, path in sorted(info.task_files.items()):
+            records = read_jsonl(path)
+            if name.endswith("_heldout"):
+                heldout.extend(records)
+            else:
+                for rec in records:
+                    examples.setdefault(rec["kind"], []).append(rec)
+        tok = Tokenizer.load(info.tokenizer_path)
+        train_shard = open_shard(info.shards_dir, "train")
+        held_shard = open_shard(info.shards_dir, "heldout")
+    except (OSError, ValueError) as e:
+        raise TrainError(f"prepared data in {data_dir} is damaged: {e}") from None
+    return TrainData(tok, info.tokenizer_path, _stream(train_shard), _stream(held_shard),
+                     examples, heldout, corpus=corpus)
 
 
 def prepare_data(corpus: str, data_dir: str, vocab_size: int, seed: int = 0,
                  say: Any = None) -> TrainData:
-    """Tokenizer, LM token streams and edit tasks for `corpus`, built once into data_dir
-    and reused afterwards (the manifest records which corpus they came from)."""
-    from trainer.data.corpus import iter_corpus
-    from trainer.data.edit_tasks import tasks_for_file
-    from trainer.tokenizer import Tokenizer
+    """Build (or reuse, when nothing changed) tokenizer, shards and tasks for `corpus` with
+    trainer.data.build, then load them. Without a corpus, load what data_dir holds."""
+    if not corpus:
+        return load_prepared(data_dir)
+    if not Path(corpus).is_dir():
+        raise TrainError(f"corpus directory {corpus} does not exist")
+    from trainer.data.build import build_dataset
 
-    say = say or (lambda _msg: None)
-    root = Path(data_dir)
-    manifest_path = root / "manifest.json"
-    corpus_abs = str(Path(corpus).resolve()) if corpus else ""
-    if manifest_path.exists():
-        manifest = json.loads(manifest_path.read_text())
-        if corpus and manifest["corpus"] != corpus_abs:
-            raise TrainError(f"{root} was built from {manifest['corpus']}, not {corpus_abs}; "
-                             "use another --out or --data-dir")
-    else:
-        if not corpus:
-            raise TrainError("--corpus DIR is required to build the training data")
-        if not Path(corpus).is_dir():
-            raise TrainError(f"corpus directory {corpus} does not exist")
-        root.mkdir(parents=True, exist_ok=True)
-        say(f"reading source files under {corpus}")
-        files = list(iter_corpus(corpus))
-        if not files:
-            raise TrainError(f"no source files found under {corpus} (Python, JS/TS, Go, Rust, "
-                             "Java, C/C++)")
-        train_files = [f for f in files if not f.heldout]
-        held_files = [f for f in files if f.heldout] or train_files[-1:]
-        if len(train_files) > 1 and held_files == train_files[-1:]:
-            train_files = train_files[:-1]  # tiny corpora: keep one file out regardless
-        say(f"training the tokenizer on {len(train_files)} files")
-        tok = Tokenizer.train((f.text for f in train_files), vocab_size=vocab_size)
-        tok.save(root / "tokenizer.json")
-        say("tokenizing")
-        _save_stream(root / "lm_train", _stream(tok, train_files))
-        _save_stream(root / "lm_heldout", _stream(tok, held_files))
-        say("generating edit tasks")
-        for name, group in (("tasks_train.jsonl", train_files), ("tasks_heldout.jsonl", held_files)):
-            records = []
-            for f in group:
-                for i, rec in enumerate(tasks_for_file(f.rel, f.text, f.lang, seed)):
-                    if i >= TASKS_PER_FILE:
-                        break
-                    records.append(rec)
-            _write_jsonl(root / name, records)
-        manifest = {"corpus": corpus_abs, "files": len(files), "train_files": len(train_files),
-                    "heldout_files": len(held_files), "vocab_size": tok.vocab_size}
-        _write_json(manifest_path, manifest)
-    tok = Tokenizer.load(root / "tokenizer.json")
-    examples: dict[str, list] = {}
-    for rec in _read_jsonl(root / "tasks_train.jsonl"):
-        examples.setdefault(rec["kind"], []).append(rec)
-    return TrainData(tok, str(root / "tokenizer.json"), _load_stream(root / "lm_train"),
-                     _load_stream(root / "lm_heldout"), examples,
-                     _read_jsonl(root / "tasks_heldout.jsonl"), corpus=manifest["corpus"])
+    if say:
+        say(f"preparing tokenizer, shards and tasks from {corpus} in {data_dir}")
+    try:
+        build_dataset(corpus, data_dir, vocab_size=vocab_size, seed=seed)
+    except ValueError as e:
+        raise TrainError(str(e)) from None
+    return load_prepared(data_dir, str(Path(corpus).resolve()))

@@ -19,7 +19,6 @@ def eval_cmd(
     """Held-out loss and bits/byte per language, edit apply and exact-match rates,
     tool-plan exact match and halt-head accuracy."""
     import json
-    from pathlib import Path
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -32,7 +31,7 @@ def eval_cmd(
         heldout_lm_loss,
         plan_metrics,
     )
-    from trainer.train import TrainError, prepare_data
+    from trainer.train import TrainError, load_prepared
 
     err = Console(stderr=True)
     try:
@@ -43,9 +42,7 @@ def eval_cmd(
                 raise TrainError("--device cuda but no CUDA GPU is visible; use --device cpu")
         model, ck = load_model(checkpoint, use_ema=not raw, device=device)
         data_dir = data or ck["train_args"]["data_dir"]
-        if not (Path(data_dir) / "manifest.json").exists():
-            raise TrainError(f"no prepared data in {data_dir}; pass --data DIR")
-        td = prepare_data("", data_dir, model.cfg.vocab_size)
+        td = load_prepared(data_dir)
     except (CheckpointError, TrainError, ValueError) as e:
         err.print(f"[red]error:[/] {e}")
         raise typer.Exit(2) from None
