@@ -19,6 +19,7 @@ import torch
 
 from converters.gguf_export import ARCH, FLOAT_KEYS, INT_KEYS, gguf_name
 from hrmcli.prompt_format import PROMPT_FORMAT_VERSION
+from hrmcli.runtime import fastdecode
 from hrmcli.runtime.kernels import F16, F32, NAMES, QMatrix, ggml, row_bytes
 from hrmcli.runtime.model import HRMCode, HRMConfig, rope_tables
 from hrmcli.runtime.qlinear import swap_modules
@@ -169,4 +170,5 @@ def load(path: str | Path) -> Loaded:
     if leftovers:
         raise GGUFError(f"{path}: no data for {leftovers[:4]}: {RECONVERT}")
     model.eval()
+    fastdecode.install(model)
     return Loaded(cfg, model, tok, md, path, path.stat().st_size, types)

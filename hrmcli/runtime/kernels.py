@@ -44,7 +44,7 @@ from functools import cache
 import torch
 from torch import Tensor
 
-from hrmcli.runtime import quant
+from hrmcli.runtime import ckernel, quant
 
 # GGML type ids (stable across ggml versions; same values as gguf.GGMLQuantizationType).
 F32, F16, Q4_0, Q4_1, Q5_0, Q8_0 = 0, 1, 2, 3, 6, 8
@@ -145,6 +145,12 @@ class QMatrix:
         if g is not None:
             g.base.ggml_free(self._ctx)
 
+    def data_ptr(self) -> int:
+        """Address of the (n, row_bytes) block bytes, wherever they live now."""
+        if self._tensor is not None:
+            return ggml().base.ggml_get_data(self._tensor)
+        return self.raw.data_ptr()
+
     def dequantize(self, rows: Tensor | None = None) -> Tensor:
         """fp32 rows (all rows when rows is None): for embeddings, verify and the torch path."""
         if self._tensor is not None and self.raw.numel() == 0:
@@ -164,6 +170,9 @@ class QMatrix:
         """x (m, k) fp32 -> (m, n) fp32."""
         if self.gtype == F32:
             return x @ self.raw.t()
+        c = ckernel.lib() if self.gtype in ckernel.TYPES else None
+        if c is not None and (x.shape[0] == 1 or self._tensor is None):
+            return _c_matmul(c, self, x)
         if self._tensor is not None:
             return _ggml_matmul(self, x)
         return x @ self.dequantize().t()
@@ -205,6 +214,14 @@ def dequantize_raw(gtype: int, raw: Tensor, k: int) -> Tensor:
         x = (q - 16).float() * _f16(b[..., :2])[..., None]
         return x.reshape(*x.shape[:-2], -1)
     raise ValueError(f"unsupported GGML type {gtype}")
+
+
+def _c_matmul(c: ckernel.CKernel, w: QMatrix, x: Tensor) -> Tensor:
+    x = x.contiguous().float()
+    y = torch.empty(x.shape[0], w.n)
+    c.matmul(w.gtype, w.data_ptr(), w.n, w.k, x.data_ptr(), x.shape[0], y.data_ptr(),
+             torch.get_num_threads())
+    return y
 
 
 def _ggml_matmul(w: QMatrix, x: Tensor) -> Tensor:
