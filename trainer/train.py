@@ -83,6 +83,7 @@ class TrainArgs:
     save_every: int = 200
     log_every: int = 10
     eval_batches: int = 8
+    fsdp: str = "auto"  # auto: FSDP2 for base on GPUs; on / off force it
     stop_after: int = 0  # test hook: checkpoint and stop after this many steps
     resume: bool = False
     data_dir: str = ""  # "": <out>/data
@@ -96,6 +97,8 @@ class TrainArgs:
             raise TrainError(f"unknown --arch {self.arch!r}; choose one of {', '.join(ARCHS)}")
         if self.qat not in (None, "q8_0", "q4_0"):
             raise TrainError(f"unknown --qat {self.qat!r}; choose q8_0 or q4_0")
+        if self.fsdp not in ("auto", "on", "off"):
+            raise TrainError(f"--fsdp must be auto, on or off, not {self.fsdp!r}")
         if self.steps < 1:
             raise TrainError("--steps must be at least 1")
         parse_grad_window(self.grad_window)
@@ -181,14 +184,22 @@ def setup_distributed(device: str) -> Dist:
     return Dist(rank, world, local, dev)
 
 
+def use_fsdp(args: TrainArgs, d: Dist) -> bool:
+    if args.fsdp == "auto":
+        return d.world > 1 and args.preset == "base" and d.device.type == "cuda"
+    return d.world > 1 and args.fsdp == "on"
+
+
 def wrap_model(model: HRMCode, args: TrainArgs, d: Dist) -> nn.Module:
     """DDP across processes; FSDP2 (per-block sharding) for the base preset on GPUs."""
     if d.world == 1:
         return model
-    if args.preset == "base" and d.device.type == "cuda":
+    if use_fsdp(args, d):
         from torch.distributed.fsdp import MixedPrecisionPolicy, fully_shard
 
-        mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16, reduce_dtype=torch.float32)
+        bf16 = d.device.type == "cuda"
+        mp = MixedPrecisionPolicy(param_dtype=torch.bfloat16 if bf16 else None,
+                                  reduce_dtype=torch.float32)
         for module in (model.h, model.l):
             for block in module.layers if module is not None else ():
                 fully_shard(block, mp_policy=mp)
@@ -317,6 +328,16 @@ def _full(t: torch.Tensor) -> torch.Tensor:
     return t.full_tensor() if hasattr(t, "full_tensor") else t
 
 
+@torch.no_grad()
+def _load_into(dst: torch.Tensor, src: torch.Tensor) -> None:
+    """Copy a full tensor into a plain or FSDP-sharded (DTensor) one."""
+    if hasattr(dst, "device_mesh"):
+        from torch.distributed.tensor import distribute_tensor
+
+        src = distribute_tensor(src, dst.device_mesh, dst.placements)
+    dst.copy_(src)
+
+
 def model_state(model: nn.Module) -> dict[str, torch.Tensor]:
     return {k: _full(v).detach().cpu().clone() for k, v in clean_state_dict(model.state_dict()).items()}
 
@@ -340,7 +361,9 @@ def load_optimizer_state(model: nn.Module, opt: torch.optim.Optimizer, sd: dict[
             set_optimizer_state_dict,
         )
 
-        set_optimizer_state_dict(model, opt, sd, options=StateDictOptions(full_state_dict=True))
+        # strict=False: parameters outside every gradient window (z_L's start) have no state.
+        set_optimizer_state_dict(model, opt, sd,
+                                 options=StateDictOptions(full_state_dict=True, strict=False))
     else:
         opt.load_state_dict(sd)
 
@@ -423,7 +446,7 @@ def build_run(args: TrainArgs, data: TrainData, d: Dist, resume: dict | None) ->
         load_optimizer_state(wrapped, opt, resume["optimizer"])
         sched.load_state_dict(resume["scheduler"])
         for k, v in resume["ema"].items():
-            ema.shadow[k].copy_(v.to(d.device))
+            _load_into(ema.shadow[k], v.to(d.device))
         run.step = int(resume["step"])
         run.tokens_seen = int(resume["metrics"]["tokens_seen"])
         run.initial_loss = resume["metrics"]["initial_loss"]
@@ -518,6 +541,7 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
         resume = ckpt.load_checkpoint(path)
         saved = TrainArgs(**resume["train_args"])
         args = replace(saved, steps=args.steps, stop_after=args.stop_after, device=args.device,
+                       fsdp=args.fsdp,
                        progress=args.progress, resume=True, save_every=args.save_every)
     elif path.exists():
         raise TrainError(f"{path} already exists; pass --resume to continue it or pick "

@@ -31,6 +31,8 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for init and data order."),
     data_dir: str = typer.Option("", "--data-dir", help="Prepared data (default <out>/data)."),
     save_every: int = typer.Option(200, "--save-every", help="Checkpoint every N steps."),
+    fsdp: str = typer.Option("auto", "--fsdp",
+                             help="FSDP2 sharding under torchrun: auto (base on GPUs), on, off."),
     stop_after: int = typer.Option(0, "--stop-after", hidden=True,
                                    help="Checkpoint and stop after N steps (tests)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
@@ -64,7 +66,7 @@ def train_cmd(
     args = TrainArgs(corpus=corpus, preset=preset, out=out, steps=steps, arch=arch,
                      qat=qat or None, batch_size=batch_size, seq_len=seq_len, lr=lr,
                      grad_window=grad_window, device=device, seed=seed, resume=resume,
-                     data_dir=data_dir, save_every=save_every, stop_after=stop_after,
+                     data_dir=data_dir, save_every=save_every, stop_after=stop_after, fsdp=fsdp,
                      progress=progress and sys.stderr.isatty(), model_overrides=overrides)
     try:
         r = args.resolved()
