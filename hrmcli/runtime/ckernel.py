@@ -25,6 +25,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
@@ -295,12 +296,12 @@ def _compiler() -> str | None:
     return None
 
 
-def build(cache_dir: Path) -> Path | None:
+def build(cache_dir: Path, flags: Sequence[str] = FLAGS) -> Path | None:
     """Compile SOURCE once per machine into cache_dir; None when no compiler or it fails."""
     cc = _compiler()
     if cc is None:
         return None
-    key = hashlib.sha1((SOURCE + " ".join(FLAGS) + cc).encode()).hexdigest()[:12]
+    key = hashlib.sha1((SOURCE + " ".join(flags) + cc).encode()).hexdigest()[:12]
     out = cache_dir / f"hrmq-{key}.so"
     if out.exists():
         return out
@@ -308,7 +309,7 @@ def build(cache_dir: Path) -> Path | None:
     with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
         src, so = Path(tmp) / "hrmq.c", Path(tmp) / "hrmq.so"
         src.write_text(SOURCE)
-        r = subprocess.run([cc, str(src), "-o", str(so), *FLAGS], capture_output=True,
+        r = subprocess.run([cc, str(src), "-o", str(so), *flags], capture_output=True,
                            text=True)
         if r.returncode != 0:
             return None
