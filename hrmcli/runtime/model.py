@@ -219,14 +219,11 @@ class Attention(nn.Module):
             cache.k[slot, :, :, p:p + t] = k
             cache.v[slot, :, :, p:p + t] = v
             k, v = cache.k[slot, :, :, :p + t], cache.v[slot, :, :, :p + t]
-        if self.n_kv != self.n_heads:
-            rep = self.n_heads // self.n_kv
-            k = k.repeat_interleave(rep, dim=1)
-            v = v.repeat_interleave(rep, dim=1)
+        gqa = self.n_kv != self.n_heads  # sdpa maps query heads to KV heads, no copies
         if mask is None:
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1, enable_gqa=gqa)
         else:
-            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, enable_gqa=gqa)
         return self.wo(y.transpose(1, 2).reshape(b, t, -1))
 
 
@@ -330,7 +327,7 @@ class HRMCode(nn.Module):
             if block is None:
                 block = torch.full((b, t), -1, dtype=torch.long, device=tokens.device)
             cache.block[:, start:start + t] = block
-            if t > 1 or start > 0:
+            if t > 1:  # one query token sees every cached key: no mask needed
                 mask = attention_mask(block, cache.block[:, :start + t], start)
         elif block is not None:
             mask = attention_mask(block, block, 0)
