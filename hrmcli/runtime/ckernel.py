@@ -146,18 +146,37 @@ static float dot_q8(const bq8 *w, const bq8 *x, int nb) {
 #endif
 }
 
+/* Multiply-adds below which a product runs on one thread: a fork/join costs about as much
+   as 64k Q4_0 multiply-adds on an idle core, far more on a shared one. */
+#define PAR_MIN 262144
+
 static size_t row_bytes(int t, int k) { return (size_t)(k / 32) * (t == T_Q4_0 ? 18 : 34); }
 
 /* y (m, n) = x (m, k) @ W.T, x given as m rows of Q8_0 blocks; parallel over weight rows so
    each row is read once for all m. */
 static void matq(int t, const void *w, int n, int k, const bq8 *xq, int m, float *y, int nt) {
     const int nb = k / 32; const size_t rb = row_bytes(t, k);
-    #pragma omp parallel for num_threads(nt) if(nt > 1 && (size_t)n * k * m >= 65536) schedule(static)
+    #pragma omp parallel for num_threads(nt) if(nt > 1 && (size_t)n * k * m >= PAR_MIN) schedule(static)
     for (int i = 0; i < n; i++) {
         const void *row = (const char *)w + rb * i;
         for (int r = 0; r < m; r++)
             y[(size_t)r * n + i] = t == T_Q4_0 ? dot_q4(row, xq + (size_t)r * nb, nb)
                                                : dot_q8(row, xq + (size_t)r * nb, nb);
+    }
+}
+
+/* Several products of the same activation (q/k/v, gate/up) in one parallel loop: one
+   fork/join instead of three, which matters when the cores are shared. */
+static void matq_many(int cnt, const int *t, const void *const *w, const int *n, int k,
+                      const bq8 *xq, float *const *y, int nt) {
+    const int nb = k / 32; int total = 0;
+    for (int c = 0; c < cnt; c++) total += n[c];
+    #pragma omp parallel for num_threads(nt) if(nt > 1 && (size_t)total * k >= PAR_MIN) schedule(static)
+    for (int i = 0; i < total; i++) {
+        int c = 0, r = i;
+        while (r >= n[c]) r -= n[c++];
+        const void *row = (const char *)w[c] + row_bytes(t[c], k) * r;
+        y[c][r] = t[c] == T_Q4_0 ? dot_q4(row, xq, nb) : dot_q8(row, xq, nb);
     }
 }
 
@@ -214,9 +233,8 @@ void hrm_module_decode(const hrm_dims *D, const hrm_layer *L, int n_layers,
         float *V = vc + (size_t)(slot0 + l) * D->slot_stride;
         rmsnorm(x, P->attn_norm, d, D->eps, h);
         hrm_quantize_q8_0(h, d, xq);
-        matq(P->type[0], P->w[0], qn, d, xq, 1, q, nt);
-        matq(P->type[1], P->w[1], kvn, d, xq, 1, k, nt);
-        matq(P->type[2], P->w[2], kvn, d, xq, 1, v, nt);
+        { int n3[3] = {qn, kvn, kvn}; float *y3[3] = {q, k, v};
+          matq_many(3, P->type, P->w, n3, d, xq, y3, nt); }
         for (int i = 0; i < nh; i++) rope(q + i * hd, hd, cosr, sinr);
         for (int i = 0; i < nkv; i++) {
             rope(k + i * hd, hd, cosr, sinr);
@@ -247,8 +265,8 @@ void hrm_module_decode(const hrm_dims *D, const hrm_layer *L, int n_layers,
         for (int i = 0; i < d; i++) x[i] += h[i];
         rmsnorm(x, P->ffn_norm, d, D->eps, h);
         hrm_quantize_q8_0(h, d, xq);
-        matq(P->type[4], P->w[4], H, d, xq, 1, g, nt);
-        matq(P->type[5], P->w[5], H, d, xq, 1, u, nt);
+        { int n2[2] = {H, H}; float *y2[2] = {g, u};
+          matq_many(2, P->type + 4, P->w + 4, n2, d, xq, y2, nt); }
         for (int i = 0; i < H; i++) g[i] = g[i] / (1.f + expf(-g[i])) * u[i];
         hrm_quantize_q8_0(g, H, xq);
         matq(P->type[6], P->w[6], d, H, xq, 1, h, nt);
