@@ -102,12 +102,15 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def build_dataset(corpus_dir: str | Path, out_dir: str | Path, tokenizer_path: str | Path | None = None,
                   vocab_size: int = 8192, seed: int = 0, *, n_plans: int = 2000,
                   max_task_files: int | None = None, repair_dirs: Sequence[str | Path] = (),
-                  max_bytes_per_family: int | None = None, force: bool = False) -> DatasetInfo:
+                  max_bytes_per_family: int | None = None, max_task_file_chars: int | None = None,
+                  force: bool = False) -> DatasetInfo:
     """Build (or reuse) tokenizer, token shards and task JSONL files for `corpus_dir`.
 
     tokenizer_path: reuse this tokenizer instead of training one (e.g. when fine-tuning).
     max_task_files: generate edit tasks from at most this many files (a seeded sample).
     repair_dirs: projects with tests for repair trajectories (see repair_tasks).
+    max_task_file_chars: edit tasks only from files this short, so that whole examples fit a
+        small model's context (the tiny preset's 1024 tokens hold about 3 KB of code).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +127,7 @@ def build_dataset(corpus_dir: str | Path, out_dir: str | Path, tokenizer_path: s
         tok_hash = hashlib.sha256(Path(tokenizer_path).read_bytes()).hexdigest()
     repair_keys = [str(Path(d).resolve()) for d in repair_dirs]
     key = _key(files, vocab_size, seed, tok_hash,
-               [str(n_plans), str(max_task_files), *repair_keys])
+               [str(n_plans), str(max_task_files), str(max_task_file_chars), *repair_keys])
     manifest = out / MANIFEST
     if manifest.is_file() and not force:
         try:
@@ -167,7 +170,8 @@ def build_dataset(corpus_dir: str | Path, out_dir: str | Path, tokenizer_path: s
     with _progress() as prog:
         bar = prog.add_task("edit tasks", total=len(pick))
         for f in pick:
-            for r in tasks_for_file(f.rel, f.text, f.lang, seed):
+            kw = {"max_chars": max_task_file_chars} if max_task_file_chars else {}
+            for r in tasks_for_file(f.rel, f.text, f.lang, seed, **kw):
                 edits["edit_heldout" if f.heldout else "edit_train"].append(r)
             prog.advance(bar)
     timings["edit_tasks"] = time.perf_counter() - t
@@ -239,12 +243,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tokenizer", type=Path, default=None)
     ap.add_argument("--plans", type=int, default=2000)
     ap.add_argument("--max-task-files", type=int, default=None)
+    ap.add_argument("--max-task-file-chars", type=int, default=None,
+                    help="edit tasks only from files this short (fit the model's context)")
     ap.add_argument("--repair", type=Path, action="append", default=[])
     ap.add_argument("--force", action="store_true")
     a = ap.parse_args(argv)
     try:
         info = build_dataset(a.corpus, a.out, a.tokenizer, a.vocab_size, a.seed, n_plans=a.plans,
-                             max_task_files=a.max_task_files, repair_dirs=a.repair, force=a.force)
+                             max_task_files=a.max_task_files, repair_dirs=a.repair,
+                             max_task_file_chars=a.max_task_file_chars, force=a.force)
     except (ValueError, FileNotFoundError) as e:
         print(f"error: {e}")
         return 2
