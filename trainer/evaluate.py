@@ -3,8 +3,8 @@
 Metrics are the ones the product depends on, computed through the product's own parts:
 - loss and bits per byte per language on held-out code (bytes of the decoded text, so
   numbers compare across tokenizers);
-- SEARCH/REPLACE apply rate and exact match: greedy decoding with the KV cache, then the
-  agent's parser and applier on the prompt's files in a temp dir;
+- SEARCH/REPLACE apply rate and exact match: greedy decoding with the runtime's KV-cache
+  prefill/decode, then the agent's parser and applier on the prompt's files in a temp dir;
 - tool-plan exact match through prompt_format.parse_plan;
 - halt-head accuracy at the end of labelled assistant turns (teacher forced).
 """
@@ -80,28 +80,22 @@ def bits_per_byte(model: HRMCode, tok: Tokenizer, stream: TokenStream, seq_len: 
                    "tokens": n, "bytes": b} for lang, (nats, n, b) in sorted(acc.items())}
 
 
-@torch.no_grad()
 def greedy_generate(model: HRMCode, prompt: Sequence[int], sp: SpecialIds, max_new: int,
-                    stop: set[int] | None = None, device: torch.device | str = "cpu") -> list[int]:
-    """Greedy decoding with the per-call KV cache: prefill the block-causal prompt once,
-    then one token per step. Stops at EOS (or any id in `stop`) or the context limit."""
-    model.eval()
-    stop = stop if stop is not None else {sp.eos}
+                    stop: set[int] | None = None) -> list[int]:
+    """Greedy continuation of `prompt` through the runtime's own prefill/decode (the
+    block-causal prompt prefilled once, then one cached token per step), without the stop
+    token. Stops at EOS (or any id in `stop`), max_new tokens or the context limit."""
+    from hrmcli.runtime.generate import generate_ids, prefill
+
     n_ctx = min(model.cfg.max_seq_len, len(prompt) + max_new)
     if len(prompt) >= n_ctx:
         return []
-    cache = KVCache(model.cfg, batch=1, max_len=n_ctx, device=device)
-    ids = torch.tensor([list(prompt)], device=device)
-    blk = torch.tensor([block_ids(list(prompt), set(sp.openers), sp.causal)], device=device)
-    logits = model(ids, blk, cache=cache).logits[0, -1]
-    out: list[int] = []
-    causal = torch.full((1, 1), -1, dtype=torch.long, device=device)
-    while True:
-        nxt = int(logits.argmax())
-        out.append(nxt)
-        if nxt in stop or cache.pos >= n_ctx:
-            return out
-        logits = model(torch.tensor([[nxt]], device=device), causal, cache=cache).logits[0, -1]
+    model.eval()
+    cache = KVCache(model.cfg, batch=1, max_len=n_ctx)
+    ids = list(prompt)
+    first = prefill(model, ids, block_ids(ids, set(sp.openers), sp.causal), cache)
+    return [t for t, _ in generate_ids(model, cache, first, max_new,
+                                       stop_ids=stop if stop is not None else {sp.eos})]
 
 
 def prompt_files(prompt: str) -> list[tuple[str, str]]:
@@ -133,8 +127,7 @@ def apply_answer(files: list[tuple[str, str]], answer: str) -> dict[str, str] | 
 
 
 def edit_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
-                 max_new: int, device: torch.device | str = "cpu",
-                 tick: Callable[[], None] | None = None) -> dict[str, Any]:
+                 max_new: int, tick: Callable[[], None] | None = None) -> dict[str, Any]:
     """Apply rate and exact match of greedy answers on held-out edit tasks that fit."""
     applied = exact = tried = skipped = 0
     for ex in examples:
@@ -145,8 +138,7 @@ def edit_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: Sp
             skipped += 1
         else:
             tried += 1
-            text = tok.decode(greedy_generate(model, prompt, sp, max_new, device=device),
-                              skip_control=True)
+            text = tok.decode(greedy_generate(model, prompt, sp, max_new), skip_control=True)
             got = apply_answer(files, text)
             applied += got is not None
             exact += got == want
@@ -157,16 +149,14 @@ def edit_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: Sp
 
 
 def plan_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
-                 max_new: int, device: torch.device | str = "cpu",
-                 tick: Callable[[], None] | None = None) -> dict[str, Any]:
+                 max_new: int, tick: Callable[[], None] | None = None) -> dict[str, Any]:
     end_plan = tok.encode(pf.END_PLAN)[0]
     exact = tried = 0
     for ex in examples:
         prompt = tok.encode(ex["prompt"])
         if len(prompt) + 8 <= model.cfg.max_seq_len:
             tried += 1
-            out = greedy_generate(model, prompt, sp, max_new, stop={sp.eos, end_plan},
-                                  device=device)
+            out = greedy_generate(model, prompt, sp, max_new, stop={sp.eos, end_plan})
             exact += pf.parse_plan(tok.decode(out)) == pf.parse_plan(ex["answer"])
         if tick:
             tick()

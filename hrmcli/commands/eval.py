@@ -14,7 +14,6 @@ def eval_cmd(
     max_tasks: int = typer.Option(50, "--max-tasks", help="Held-out tasks per kind to decode."),
     max_new: int = typer.Option(256, "--max-new", help="Tokens to generate per task."),
     raw: bool = typer.Option(False, "--raw", help="Use the live weights instead of the EMA."),
-    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
 ) -> None:
     """Held-out loss and bits/byte per language, edit apply and exact-match rates,
     tool-plan exact match and halt-head accuracy."""
@@ -35,12 +34,7 @@ def eval_cmd(
 
     err = Console(stderr=True)
     try:
-        if device == "cuda":
-            import torch
-
-            if not torch.cuda.is_available():
-                raise TrainError("--device cuda but no CUDA GPU is visible; use --device cpu")
-        model, ck = load_model(checkpoint, use_ema=not raw, device=device)
+        model, ck = load_model(checkpoint, use_ema=not raw)
         data_dir = data or ck["train_args"]["data_dir"]
         td = load_prepared(data_dir)
     except (CheckpointError, TrainError, ValueError) as e:
@@ -61,16 +55,15 @@ def eval_cmd(
                   console=err, transient=True) as p:
         if td.lm_heldout is not None:
             p.add_task("held-out code", total=None)
-            result["heldout_loss"] = heldout_lm_loss(model, td.lm_heldout, seq_len, 8, 8, device)
-            result["languages"] = bits_per_byte(model, td.tokenizer, td.lm_heldout, seq_len,
-                                                device=device)
+            result["heldout_loss"] = heldout_lm_loss(model, td.lm_heldout, seq_len, 8, 8)
+            result["languages"] = bits_per_byte(model, td.tokenizer, td.lm_heldout, seq_len)
         t = p.add_task("edit tasks", total=len(edits))
-        result["edit"] = edit_metrics(model, td.tokenizer, edits, sp, max_new, device,
+        result["edit"] = edit_metrics(model, td.tokenizer, edits, sp, max_new,
                                       tick=lambda: p.advance(t))
         t = p.add_task("plan tasks", total=len(plans))
-        result["plan"] = plan_metrics(model, td.tokenizer, plans, sp, max_new, device,
+        result["plan"] = plan_metrics(model, td.tokenizer, plans, sp, max_new,
                                       tick=lambda: p.advance(t))
-        result["halt"] = halt_metrics(model, td.tokenizer, held, sp, device)
+        result["halt"] = halt_metrics(model, td.tokenizer, held, sp)
     if as_json:
         print(json.dumps(result, sort_keys=True))
         return
