@@ -5,13 +5,13 @@
 #
 # 1. corpus from package registries (trainer/recipes/corpus.sh), 2. tokenizer, shards and
 # edit / tool-plan / repair tasks, 3. HRM-Code tiny with Q4_0 quantisation-aware training,
-# 4. the equal-compute comparison against both transformer baselines, 5. evaluation,
+# 4. both transformer baselines at equal training compute, 5. evaluation,
 # 6. Q4_0 GGUF into hrmcli/weights/. Environment knobs (defaults are what shipped):
-#   STEPS=700 CMP_STEPS=200 SEQ_LEN=1024 BATCH=4 THREADS=1 SEED=0
+#   STEPS=250 SEQ_LEN=1024 BATCH=4 THREADS=1 SEED=0
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 WORK=$(mkdir -p "${1:-$ROOT/work-data}" && cd "${1:-$ROOT/work-data}" && pwd)
-STEPS=${STEPS:-700}; CMP_STEPS=${CMP_STEPS:-200}
+STEPS=${STEPS:-250}
 SEQ_LEN=${SEQ_LEN:-1024}; BATCH=${BATCH:-4}; SEED=${SEED:-0}
 export OMP_NUM_THREADS=${THREADS:-1}
 cd "$ROOT"
@@ -23,31 +23,30 @@ python -m trainer.data.build "$WORK/corpus" "$WORK/data" --vocab-size 8192 --see
   --repair tests/fixtures/code/repair/jsrange > "$WORK/data.json"
 
 common=(--preset tiny --data-dir "$WORK/data" --seq-len "$SEQ_LEN" --batch-size "$BATCH"
-        --seed "$SEED" --no-progress --json --save-every 100)
+        --seed "$SEED" --no-progress --json --save-every 50)
 resume() { [ -f "$1/checkpoint.pt" ] && echo --resume || true; }
-python -m trainer.recipes.compute --preset tiny --seq-len "$SEQ_LEN" --steps "$CMP_STEPS" \
+python -m trainer.recipes.compute --preset tiny --seq-len "$SEQ_LEN" --steps "$STEPS" \
   > "$WORK/compute.json"
-tp=$(python -m trainer.recipes.compute --seq-len "$SEQ_LEN" --steps "$CMP_STEPS" --only transformer-params)
-tf=$(python -m trainer.recipes.compute --seq-len "$SEQ_LEN" --steps "$CMP_STEPS" --only transformer-flops)
+tp=$(python -m trainer.recipes.compute --seq-len "$SEQ_LEN" --steps "$STEPS" --only transformer-params)
+tf=$(python -m trainer.recipes.compute --seq-len "$SEQ_LEN" --steps "$STEPS" --only transformer-flops)
 
-# The shipped model and the three comparison arms run side by side, one thread each.
-hrm train "${common[@]}" --out "$WORK/runs/ship-hrm-qat" --steps "$STEPS" --qat q4_0 \
-  $(resume "$WORK/runs/ship-hrm-qat") > "$WORK/ship.json" &
-hrm train "${common[@]}" --out "$WORK/runs/cmp-hrm" --steps "$CMP_STEPS" \
-  $(resume "$WORK/runs/cmp-hrm") > "$WORK/cmp-hrm.json" &
-hrm train "${common[@]}" --out "$WORK/runs/cmp-tp" --steps "$tp" --arch transformer-params \
-  $(resume "$WORK/runs/cmp-tp") > "$WORK/cmp-tp.json" &
-hrm train "${common[@]}" --out "$WORK/runs/cmp-tf" --steps "$tf" --arch transformer-flops \
-  $(resume "$WORK/runs/cmp-tf") > "$WORK/cmp-tf.json" &
+# The shipped model (HRM-Code with Q4_0 QAT) and both baselines at equal training compute
+# run side by side, one thread each. QAT's extra work is not credited to HRM.
+hrm train "${common[@]}" --out "$WORK/runs/hrm-qat" --steps "$STEPS" --qat q4_0 \
+  $(resume "$WORK/runs/hrm-qat") > "$WORK/train-hrm-qat.json" &
+hrm train "${common[@]}" --out "$WORK/runs/tp" --steps "$tp" --arch transformer-params \
+  $(resume "$WORK/runs/tp") > "$WORK/train-tp.json" &
+hrm train "${common[@]}" --out "$WORK/runs/tf" --steps "$tf" --arch transformer-flops \
+  $(resume "$WORK/runs/tf") > "$WORK/train-tf.json" &
 wait
 
-for run in ship-hrm-qat cmp-hrm cmp-tp cmp-tf; do
+for run in hrm-qat tp tf; do
   hrm eval "$WORK/runs/$run" --json --max-tasks 40 --max-new 200 > "$WORK/eval-$run.json"
 done
 
 mkdir -p hrmcli/weights
 for t in f32 q8_0 q4_0; do
-  hrm convert "$WORK/runs/ship-hrm-qat" "$WORK/hrm-code-tiny-$t.gguf" --type "$t" --verify
+  hrm convert "$WORK/runs/hrm-qat" "$WORK/hrm-code-tiny-$t.gguf" --type "$t" --verify
 done
 cp "$WORK/hrm-code-tiny-q4_0.gguf" hrmcli/weights/hrm-code-tiny-q4_0.gguf
 echo "bundled: hrmcli/weights/hrm-code-tiny-q4_0.gguf (reports in $WORK)"
