@@ -7,8 +7,10 @@ import hashlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +137,24 @@ def test_user_errors_are_one_line_and_exit_nonzero(tmp_path, args, expect):
                        env=ENV, timeout=120)
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert expect in p.stderr and "Traceback" not in p.stderr
+
+
+def test_ctrl_c_saves_a_checkpoint_that_resumes(corpus, single, tmp_path):
+    base, _ = single
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "trainer", "--data-dir", str(base / "data"), "--out", str(out),
+           "--steps", "100000", "--batch-size", "2", "--seq-len", "32", "--save-every", "0",
+           "--no-progress", *SMALL]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    deadline = time.monotonic() + 120
+    while not (out / "tb").exists() and time.monotonic() < deadline and p.poll() is None:
+        time.sleep(0.2)
+    time.sleep(1.5)  # inside the loop by now
+    p.send_signal(signal.SIGINT)
+    _, err = p.communicate(timeout=120)
+    assert p.returncode == 130, err[-2000:]
+    assert "continue with" in err and "Traceback" not in err
+    step = torch.load(out / "checkpoint.pt", weights_only=True)["step"]
+    assert step >= 1
+    done = _result(_train(corpus, out, base / "data", "--resume", "--steps", str(step + 2)))
+    assert done["step"] == step + 2
