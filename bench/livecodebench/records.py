@@ -7,9 +7,13 @@ import io
 import json
 import pickle
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class RecordError(ValueError):
@@ -73,21 +77,27 @@ def parse_record(obj: dict) -> Problem:
         raise RecordError(f"{type(e).__name__}: {e}") from e
 
 
-def load_problems(path: Path) -> list[Problem]:
-    """Every record of a JSONL file; a bad line is an error naming the line."""
-    problems = []
+def read_jsonl(path: Path, parse: Callable[[Any], T]) -> list[T]:
+    """`parse` of every non-blank line of a JSONL file; bad JSON, or a RecordError from
+    `parse`, becomes a RecordError naming path:line so the user can find the record."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise RecordError(f"cannot read {path}: {e}") from e
+    out = []
     for n, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            problems.append(parse_record(json.loads(line)))
+            out.append(parse(json.loads(line)))
         except (json.JSONDecodeError, RecordError) as e:
             raise RecordError(f"{path}:{n}: {e}") from e
-    return problems
+    return out
+
+
+def load_problems(path: Path) -> list[Problem]:
+    """Every record of a JSONL file; a bad line is an error naming the line."""
+    return read_jsonl(path, parse_record)
 
 
 def filter_by_date(problems: list[Problem], start: datetime | None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import queue
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -12,7 +11,7 @@ from pathlib import Path
 from bench.livecodebench.extract import extract_code
 from bench.livecodebench.grader import TEST_TIMEOUT, Grade, grade, sandbox_for
 from bench.livecodebench.passk import mean_pass_at_k, pass_at_k, reportable_ks
-from bench.livecodebench.records import Problem, RecordError
+from bench.livecodebench.records import Problem, RecordError, read_jsonl
 
 
 @dataclass
@@ -43,22 +42,19 @@ class ProblemResult:
 def load_samples(path: Path) -> dict[str, list[str]]:
     """The official custom-output layout: {"question_id": ..., "code_list": [...]} per line."""
     out: dict[str, list[str]] = {}
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise RecordError(f"cannot read {path}: {e}") from e
-    for n, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-            codes = obj["code_list"]
-            if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-                raise TypeError("code_list must be a list of strings")
-            out.setdefault(str(obj["question_id"]), []).extend(codes)
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise RecordError(f"{path}:{n}: {e}") from e
+    for qid, codes in read_jsonl(path, _sample_line):
+        out.setdefault(qid, []).extend(codes)
     return out
+
+
+def _sample_line(obj) -> tuple[str, list[str]]:
+    try:
+        codes = obj["code_list"]
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise TypeError("code_list must be a list of strings")
+        return str(obj["question_id"]), codes
+    except (KeyError, TypeError) as e:
+        raise RecordError(str(e)) from e
 
 
 def generate_samples(problems: list[Problem], backend, n: int, temperature: float = 0.2,
