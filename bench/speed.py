@@ -114,12 +114,16 @@ def llama_for(model: Path, qtype: str, cache_dir: Path) -> Path:
     import hashlib
 
     from converters.llama_export import export_llama
-    from hrmcli.runtime.gguf_load import _reader, config_from_metadata, read_metadata
+    from hrmcli.runtime.gguf_load import (
+        _reader,
+        config_from_metadata,
+        read_metadata,
+        tokenizer_fields,
+    )
 
     md = read_metadata(_reader(model))
     cfg = config_from_metadata(md, model)
-    pre = "tokenizer.ggml."
-    fields = {k[len(pre):]: v for k, v in md.items() if k.startswith(pre)}
+    fields = tokenizer_fields(md)
     key = hashlib.sha1(json.dumps(cfg.to_dict(), sort_keys=True).encode()).hexdigest()[:10]
     out = cache_dir / f"bench-v{BUILD_VERSION}" / f"llama-{key}-{qtype}.gguf"
     if not out.exists():

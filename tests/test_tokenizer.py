@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from converters.gguf_export import add_tokenizer
 from hrmcli import prompt_format as pf
+from hrmcli.runtime.gguf_load import read_metadata, tokenizer_fields
 from trainer.tokenizer import TOKEN_CONTROL, TOKEN_USER_DEFINED, Tokenizer, bytes_per_token
 
 FIXTURES = Path(__file__).parent / "fixtures" / "code"
@@ -82,14 +84,7 @@ def test_save_and_load(tok: Tokenizer, tmp_path: Path) -> None:
 
 def _write_gguf(path: Path, fields: dict) -> None:
     w = gguf.GGUFWriter(str(path), arch="hrm")
-    w.add_tokenizer_model(fields["model"])
-    w.add_tokenizer_pre(fields["pre"])
-    w.add_token_list(fields["tokens"])
-    w.add_token_types(fields["token_type"])
-    w.add_token_merges(fields["merges"])
-    w.add_bos_token_id(fields["bos_token_id"])
-    w.add_eos_token_id(fields["eos_token_id"])
-    w.add_pad_token_id(fields["padding_token_id"])
+    add_tokenizer(w, fields)
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -97,18 +92,7 @@ def _write_gguf(path: Path, fields: dict) -> None:
 
 
 def _read_gguf(path: Path) -> dict:
-    r = gguf.GGUFReader(str(path))
-
-    def strings(key: str) -> list[str]:
-        f = r.fields[key]
-        return [bytes(f.parts[i]).decode("utf-8") for i in f.data]
-
-    def ints(key: str) -> list[int]:
-        f = r.fields[key]
-        return [int(f.parts[i][0]) for i in f.data]
-
-    return {"model": strings("tokenizer.ggml.model")[0], "tokens": strings("tokenizer.ggml.tokens"),
-            "token_type": ints("tokenizer.ggml.token_type"), "merges": strings("tokenizer.ggml.merges")}
+    return tokenizer_fields(read_metadata(gguf.GGUFReader(str(path))))
 
 
 def test_gguf_fields_rebuild_identical_tokenizer(tok: Tokenizer, tmp_path: Path) -> None:

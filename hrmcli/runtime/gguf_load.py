@@ -80,11 +80,17 @@ def config_from_metadata(md: dict, path: Path) -> HRMConfig:
     return HRMConfig(**vals)
 
 
+def tokenizer_fields(md: dict) -> dict:
+    """The `tokenizer.ggml.*` metadata without that prefix: the form Tokenizer.from_gguf_fields
+    and the exporters take."""
+    pre = "tokenizer.ggml."
+    return {k[len(pre):]: v for k, v in md.items() if k.startswith(pre)}
+
+
 def tokenizer_from_metadata(md: dict, cfg: HRMConfig, path: Path):
     from trainer.tokenizer import Tokenizer
 
-    pre = "tokenizer.ggml."
-    fields = {k[len(pre):]: v for k, v in md.items() if k.startswith(pre)}
+    fields = tokenizer_fields(md)
     if "tokens" not in fields:
         raise GGUFError(f"{path} has no embedded tokenizer: {RECONVERT}")
     if len(fields["tokens"]) != cfg.vocab_size:
