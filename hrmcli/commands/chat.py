@@ -20,29 +20,24 @@ def chat_cmd(
     resume: int = typer.Option(None, "--resume", help="Continue the chat session with this id."),
 ) -> None:
     from rich.console import Console
-    from rich.markup import escape
 
     from hrmcli.agent.backends import BackendError, load_backend
     from hrmcli.agent.history import History, HistoryError
+    from hrmcli.commands._common import fail, require_repo_dir
 
     err = Console(stderr=True, highlight=False)
 
-    def fail(msg: str, code: int = 1) -> None:
-        err.print(f"[red]error:[/] {escape(msg)}")
-        raise typer.Exit(code)
-
-    if not repo.is_dir():
-        fail(f"--repo {repo} is not a directory; pass the repository to work in", 2)
+    require_repo_dir(err, repo)
     try:
         history = History()
         if resume is not None:
             history.resume(resume)
     except HistoryError as e:
-        fail(str(e))
+        fail(err, str(e))
     try:
         backend = load_backend(model)
     except BackendError as e:
-        fail(str(e))
+        fail(err, str(e))
     from hrmcli.tui.app import ChatApp
 
     try:

@@ -35,6 +35,7 @@ def run_cmd(
     from hrmcli.agent.history import History, HistoryError
     from hrmcli.agent.loop import AgentLoop
     from hrmcli.agent.transcript import Transcript
+    from hrmcli.commands._common import fail, require_repo_dir
     from hrmcli.commands._run_ui import ConsoleUI
     from hrmcli.tools.errors import ToolError
     from hrmcli.tools.permissions import Policy
@@ -42,26 +43,21 @@ def run_cmd(
     out = Console(stderr=as_json, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def fail(msg: str, code: int = 1) -> None:
-        err.print(f"[red]error:[/] {escape(msg)}")
-        raise typer.Exit(code)
-
-    if not repo.is_dir():
-        fail(f"--repo {repo} is not a directory; pass the repository to work in", 2)
+    require_repo_dir(err, repo)
     try:
         policy = Policy.from_config(assume_yes=yes)
     except ValueError as e:
-        fail(str(e))
+        fail(err, str(e))
     try:
         plan_spec, edit_spec = planner or model, editor or model
         plan_backend = load_backend(plan_spec)
         edit_backend = plan_backend if edit_spec == plan_spec else load_backend(edit_spec)
     except BackendError as e:
-        fail(str(e))
+        fail(err, str(e))
     try:
         history = History()
     except HistoryError as e:
-        fail(str(e))
+        fail(err, str(e))
     names = plan_backend.name if plan_backend is edit_backend else f"{plan_backend.name} + {edit_backend.name}"
     session = history.start("run", names, repo.resolve(), workflow)
     transcript = Transcript(workflow, session)
@@ -76,7 +72,7 @@ def run_cmd(
         raise typer.Exit(130) from None
     except (BackendError, ToolError) as e:
         transcript.finish(f"error: {e}")
-        fail(str(e))
+        fail(err, str(e))
     finally:
         history.close()
     out.rule("transcript")
