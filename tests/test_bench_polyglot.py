@@ -56,7 +56,8 @@ WRONG = "def digit_sum(number):\n    return number % 10\n"
 
 def test_discovery_layout_and_reference_targets() -> None:
     names = [e.name for e in discover(FIX)]
-    assert names[:2] == ["cpp/digit-sum", "go/digit-sum"] and "python/run-length" in names
+    assert names[:3] == ["cpp/digit-sum", "cpp/reverse-words", "go/digit-sum"]
+    assert names == sorted(names) and "python/run-length" in names
     assert len(discover(FIX, num_tests=3)) == 3
     java = _ex("java")
     assert reference_targets(java) == {".meta/src/reference/java/DigitSum.java":
@@ -172,7 +173,7 @@ def test_cli_reference_python(tmp_path: Path) -> None:
              "--out", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
     s = json.loads(r.stdout.strip().splitlines()[-1])
-    assert s["pass_rate_1"] == 100.0 and s["completed"] == 2 == s["total"]
+    assert s["pass_rate_1"] == 100.0 and s["completed"] == 3 == s["total"]
     assert set(s) >= {"pass_rate_1", "percent_cases_well_formed", "seconds_per_case", "model",
                       "edit_format", "per_language"}
     assert (tmp_path / "run" / "python" / "run-length" / ".aider.results.json").is_file()
