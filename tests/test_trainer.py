@@ -335,3 +335,27 @@ def test_apply_answer_uses_the_prompt_files_and_rejects_bad_edits():
     wrong = ex["answer"].replace("return a * b\n=", "return a - b\n=")
     assert apply_answer(prompt_files(ex["prompt"]), wrong) is None
     assert apply_answer(prompt_files(ex["prompt"]), "no edits here") is None
+
+
+def test_init_from_fine_tunes_from_the_checkpoint_ema_with_a_fixed_mix(tmp_path, tok):
+    data = _data(tok, [edit_example(), plan_example()])
+    first = train(_args(tmp_path / "a", steps=3), data)
+    start = ckpt.load_checkpoint(first["checkpoint"])["ema"]
+    # lr 0 for the whole fine-tune: its weights must still be the initial checkpoint's EMA.
+    ft = train(_args(tmp_path / "b", steps=2, lr=1e-12, min_lr_frac=1.0,
+                     init_from=first["checkpoint"], mix="edit=1"), data)
+    after = ckpt.load_checkpoint(ft["checkpoint"])
+    for k, v in start.items():
+        assert torch.allclose(after["model"][k], v, atol=1e-6), k
+    assert after["provenance"]["init_from"] == first["checkpoint"]
+    assert after["provenance"]["mix"] == "edit=1"
+
+
+def test_mix_is_validated():
+    from trainer.train import parse_mix
+
+    assert parse_mix("edit=0.7, lm=0.3") == {"edit": 0.7, "lm": 0.3}
+    assert parse_mix("") == {}
+    for bad in ("edit", "code=1", "edit=-1"):
+        with pytest.raises(TrainError, match="--mix"):
+            parse_mix(bad)

@@ -89,6 +89,8 @@ class TrainArgs:
     data_dir: str = ""  # "": <out>/data
     model_overrides: dict[str, int] = field(default_factory=dict)  # HRMConfig fields
     progress: bool = True
+    init_from: str = ""  # fine-tune: start from this checkpoint's (EMA) weights and config
+    mix: str = ""  # fixed row-kind mixture "edit=0.7,lm=0.2,..." instead of the curriculum
 
     def resolved(self) -> TrainArgs:
         if self.preset not in DEFAULTS:
@@ -102,6 +104,7 @@ class TrainArgs:
         if self.steps < 1:
             raise TrainError("--steps must be at least 1")
         parse_grad_window(self.grad_window)
+        parse_mix(self.mix)
         b, t, lr = DEFAULTS[self.preset]
         return replace(
             self, batch_size=self.batch_size or b, seq_len=self.seq_len or t, lr=self.lr or lr,
@@ -119,6 +122,20 @@ def parse_grad_window(spec: str) -> str | int:
     if k < 1:
         raise TrainError(f"--grad-window must be auto, full or a positive integer, not {spec!r}")
     return k
+
+
+def parse_mix(spec: str) -> dict[str, float]:
+    """"edit=0.7,lm=0.3" -> {"edit": 0.7, "lm": 0.3}; "" -> {} (follow the curriculum)."""
+    mix: dict[str, float] = {}
+    for item in filter(None, (p.strip() for p in spec.split(","))):
+        kind, _, w = item.partition("=")
+        try:
+            mix[kind.strip()] = float(w)
+        except ValueError:
+            raise TrainError(f"--mix wants KIND=WEIGHT pairs (e.g. edit=0.7,lm=0.3), not {item!r}") from None
+        if kind.strip() not in KINDS or mix[kind.strip()] < 0:
+            raise TrainError(f"--mix: unknown kind or negative weight in {item!r}; kinds: {', '.join(KINDS)}")
+    return mix
 
 
 def grad_window_at(spec: str, step: int, total: int, n_calls: int) -> int | None:
@@ -221,7 +238,10 @@ def is_fsdp(model: nn.Module) -> bool:
 def global_rows(data: TrainData, sp: SpecialIds, args: TrainArgs, step: int) -> list[Row]:
     """The global batch of `step`: kinds by the curriculum, then rows, all from (seed, step)."""
     rng = np.random.default_rng([args.seed, step])
-    mix = mixture(step, args.steps, data.available_kinds(args.seq_len))
+    available = data.available_kinds(args.seq_len)
+    fixed = {k: w for k, w in parse_mix(args.mix).items() if k in available and w > 0}
+    mix = ({k: w / sum(fixed.values()) for k, w in fixed.items()} if fixed
+           else mixture(step, args.steps, available))
     kinds = rng.choice(list(mix), size=args.batch_size, p=list(mix.values()))
     rows = []
     for kind in kinds:
@@ -402,6 +422,7 @@ def _provenance(run: Run, data: TrainData) -> dict[str, Any]:
     return {"corpus": data.corpus, "steps": run.step, "tokens_seen": run.tokens_seen,
             "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
             "arch": run.args.arch, "preset": run.args.preset, "qat": run.args.qat,
+            "init_from": run.args.init_from, "mix": run.args.mix,
             "world_size": int(os.environ.get("WORLD_SIZE", "1")), "torch": str(torch.__version__)}
 
 
@@ -429,11 +450,14 @@ def save(run: Run, data: TrainData, d: Dist) -> Path:
 def build_run(args: TrainArgs, data: TrainData, d: Dist, resume: dict | None) -> Run:
     torch.manual_seed(args.seed)
     cfg = model_config(args, data.tokenizer.vocab_size)
-    if resume is not None:
-        cfg = HRMConfig.from_dict(resume["model_config"])
+    init = ckpt.load_checkpoint(args.init_from) if args.init_from and resume is None else None
+    if resume is not None or init is not None:
+        cfg = HRMConfig.from_dict((resume or init)["model_config"])
     model = HRMCode(cfg)
     if resume is not None:
         model.load_state_dict(resume["model"])
+    elif init is not None:
+        model.load_state_dict(init.get("ema") or init["model"])
     if args.qat:
         enable_qat(model, args.qat)
     model.to(d.device)

@@ -36,6 +36,10 @@ def train_cmd(
     stop_after: int = typer.Option(0, "--stop-after", hidden=True,
                                    help="Checkpoint and stop after N steps (tests)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show a progress bar."),
+    init_from: str = typer.Option("", "--init-from",
+                                  help="Fine-tune: start from this checkpoint's weights."),
+    mix: str = typer.Option("", "--mix", help="Fixed row mixture, e.g. edit=0.7,lm=0.2,plan=0.1 "
+                            "(default: the curriculum)."),
     override: list[str] = typer.Option([], "--override",
                                        help="Model config field, e.g. d_model=128 (repeatable)."),
 ) -> None:
@@ -67,7 +71,8 @@ def train_cmd(
                      qat=qat or None, batch_size=batch_size, seq_len=seq_len, lr=lr,
                      grad_window=grad_window, device=device, seed=seed, resume=resume,
                      data_dir=data_dir, save_every=save_every, stop_after=stop_after, fsdp=fsdp,
-                     progress=progress and sys.stderr.isatty(), model_overrides=overrides)
+                     progress=progress and sys.stderr.isatty(), model_overrides=overrides,
+                     init_from=init_from, mix=mix)
     try:
         r = args.resolved()
         if resume:

@@ -48,5 +48,7 @@ mkdir -p hrmcli/weights
 for t in f32 q8_0 q4_0; do
   hrm convert "$WORK/runs/hrm-qat" "$WORK/hrm-code-tiny-$t.gguf" --type "$t" --verify
 done
+python -m converters.quant_report --data "$WORK/data" "$WORK"/hrm-code-tiny-{f32,q8_0,q4_0}.gguf \
+  > "$WORK/quant.json"
 cp "$WORK/hrm-code-tiny-q4_0.gguf" hrmcli/weights/hrm-code-tiny-q4_0.gguf
 echo "bundled: hrmcli/weights/hrm-code-tiny-q4_0.gguf (reports in $WORK)"
