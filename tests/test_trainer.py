@@ -359,3 +359,22 @@ def test_mix_is_validated():
     for bad in ("edit", "code=1", "edit=-1"):
         with pytest.raises(TrainError, match="--mix"):
             parse_mix(bad)
+
+
+def test_bits_per_byte_covers_every_language_within_max_docs(tok):
+    from hrmcli.runtime.model import HRMCode, HRMConfig
+    from trainer.evaluate import bits_per_byte
+
+    docs = [("python", "def f(x):\n    return x\n"), ("python", "import os\nprint(os.sep)\n"),
+            ("go", "package main\n\nfunc f() int { return 1 }\n")]
+    ids, starts, langs = [], [], []
+    for lang, text in docs:
+        starts.append(len(ids))
+        langs.append(lang)
+        ids += tok.encode(text) + [tok.eos_id]
+    stream = TokenStream(np.asarray(ids, dtype=np.int64), np.asarray(starts), langs)
+    model = HRMCode(HRMConfig(vocab_size=tok.vocab_size, d_model=32, n_heads=2, n_kv_heads=2,
+                              h_layers=1, l_layers=1, max_seq_len=64))
+    got = bits_per_byte(model, tok, stream, seq_len=32, max_docs=2)
+    assert set(got) == {"go", "python"}
+    assert all(v["bytes"] > 0 and v["bits_per_byte"] > 0 for v in got.values())

@@ -58,10 +58,16 @@ def bits_per_byte(model: HRMCode, tok: Tokenizer, stream: TokenStream, seq_len: 
 
     Each document is scored in windows of seq_len + 1 tokens with stride seq_len, so every
     token but the first is scored exactly once; bytes are those of the decoded scored text.
+    max_docs is shared evenly between the languages (shards are ordered by language, so the
+    first max_docs documents would cover only a few of them).
     """
     model.eval()
+    by_lang: dict[str, list] = {}
+    for lang, doc in stream.documents():
+        by_lang.setdefault(lang, []).append(doc)
+    per_lang = max(1, max_docs // max(1, len(by_lang)))
     acc: dict[str, list[float]] = {}
-    for lang, doc in stream.documents()[:max_docs]:
+    for lang, doc in ((lang, d) for lang, docs in by_lang.items() for d in docs[:per_lang]):
         if len(doc) < 2:
             continue
         nats, n = 0.0, 0
