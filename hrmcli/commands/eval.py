@@ -12,6 +12,8 @@ def eval_cmd(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     data: str = typer.Option("", "--data", help="Prepared data dir (default: the run's)."),
     max_tasks: int = typer.Option(50, "--max-tasks", help="Held-out tasks per kind to decode."),
+    max_docs: int = typer.Option(200, "--max-docs",
+                                 help="Held-out documents scored for bits/byte (shared by languages)."),
     max_new: int = typer.Option(256, "--max-new", help="Tokens to generate per task."),
     raw: bool = typer.Option(False, "--raw", help="Use the live weights instead of the EMA."),
 ) -> None:
@@ -56,7 +58,8 @@ def eval_cmd(
         if td.lm_heldout is not None:
             p.add_task("held-out code", total=None)
             result["heldout_loss"] = heldout_lm_loss(model, td.lm_heldout, seq_len, 8, 8)
-            result["languages"] = bits_per_byte(model, td.tokenizer, td.lm_heldout, seq_len)
+            result["languages"] = bits_per_byte(model, td.tokenizer, td.lm_heldout, seq_len,
+                                                max_docs=max_docs)
         t = p.add_task("edit tasks", total=len(edits))
         result["edit"] = edit_metrics(model, td.tokenizer, edits, sp, max_new,
                                       tick=lambda: p.advance(t))
