@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from bench.livecodebench.records import Problem
-from bench.livecodebench.sandbox import Limits, Sandbox
+from bench.livecodebench.sandbox import Limits, Sandbox, base_interpreter
 
 TEST_TIMEOUT = 6.0
 VERDICTS = ("pass", "wrong answer", "time limit", "runtime error", "compile error")
@@ -48,7 +47,7 @@ def grade(problem: Problem, code: str, sandbox: Sandbox,
         sandbox.prepare_dir(work)
         # each test can take `timeout`, plus interpreter start-up and fork overhead
         budget = total * (timeout + 0.5) + 10
-        run = sandbox.run([sys.executable, "-I", "-S", "_harness.py"], work, timeout=budget)
+        run = sandbox.run([base_interpreter(), "-I", "-S", "_harness.py"], work, timeout=budget)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     if run.timed_out:

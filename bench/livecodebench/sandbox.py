@@ -133,6 +133,13 @@ class Sandbox:
             os.setresuid(self.uid, self.uid, self.uid)
 
 
+def base_interpreter() -> str:
+    """The base install's python, not a virtual environment's: venvs often live under /tmp,
+    which the sandbox masks, and samples may only use the standard library anyway."""
+    exe = getattr(sys, "_base_executable", "") or sys.executable
+    return os.path.realpath(exe)
+
+
 def namespaces_available() -> bool:
     """Whether the kernel lets us isolate (tested once in a throwaway child)."""
     global _NS_OK
