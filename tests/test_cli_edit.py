@@ -117,13 +117,6 @@ def test_without_a_terminal_and_without_yes_nothing_is_applied(repo: Path, tmp_p
     assert (repo / "app.py").read_text() == ORIGINAL
 
 
-def test_missing_default_model_says_how_to_get_one(repo: Path, tmp_path: Path):
-    r = hrm(repo, tmp_path / "home", "edit", "app.py", "x", "--yes")
-    if "no bundled HRM-Code model" not in r.stderr:
-        pytest.skip("a bundled model is installed")
-    assert r.returncode == 1 and "hrm convert" in r.stderr and "Traceback" not in r.stderr
-
-
 def test_bad_file_and_bad_model_are_clear_errors(repo: Path, tmp_path: Path):
     r = hrm(repo, tmp_path / "home", "edit", "nope.py", "x")
     assert r.returncode == 2 and "is not a file" in r.stderr

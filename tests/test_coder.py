@@ -49,3 +49,15 @@ def test_whole_file_format_and_thinking_models(tmp_path):
     assert (tmp_path / "m.py").read_text() == "x = 2\n"
     assert "whole" in srv.requests[0]["body"]["messages"][0]["content"] or \
         "complete new content" in srv.requests[0]["body"]["messages"][0]["content"]
+
+
+def test_edits_to_files_outside_the_edit_are_sent_back_not_written(tmp_path):
+    (tmp_path / "m.py").write_text("x = 1\n")
+    stray = "other/new.py\n<<<<<<< SEARCH\n=======\nprint('hi')\n>>>>>>> REPLACE\n"
+    good = "m.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    with ScriptedServer([stray, good]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(["m.py"], "set x to 2")
+    assert out.applied and out.attempts == 2 and out.files == ["m.py"]
+    assert "not one of the files being edited (m.py)" in str(srv.requests[1]["body"]["messages"])
+    assert not (tmp_path / "other").exists()
+    assert (tmp_path / "m.py").read_text() == "x = 2\n"

@@ -85,6 +85,9 @@ class EditCoder:
     session: Session | None = None
     on_text: Callable[[str], None] | None = None
     on_attempt: Callable[[int, str], None] | None = None  # (attempt, failure report) before a retry
+    # Edits may only touch the files given to the coder: a model that names another path
+    # (small models hallucinate them) gets that back as a failure instead of a new file.
+    allow_other_files: bool = False
 
     def read_files(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         files = []
@@ -112,7 +115,23 @@ class EditCoder:
         trie = _trie_for(self.backend)
         return SearchConstraint(trie, dict(files)) if trie else None
 
-    def _check(self, reply: str) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
+    def _outside(self, edits: list, allowed: set[str]) -> list[BlockFailure]:
+        if self.allow_other_files:
+            return []
+        out = []
+        for i, e in enumerate(edits, 1):
+            try:
+                rel = resolve_in_root(self.root, e.path)[0]
+            except Refused:
+                continue  # the applier reports the refusal itself
+            if rel not in allowed:
+                out.append(BlockFailure(getattr(e, "index", i), e.path,
+                                        f"{e.path} is not one of the files being edited "
+                                        f"({', '.join(sorted(allowed))})"))
+        return out
+
+    def _check(self, reply: str, allowed: set[str] | None = None
+               ) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
         """Parse and dry-run a reply: (edits, dry-run result, failures)."""
         if self.edit_format == "whole":
             try:
@@ -127,6 +146,8 @@ class EditCoder:
         if not edits and not errors:
             what = "SEARCH/REPLACE blocks" if self.edit_format == "diff" else "whole-file blocks"
             errors = [BlockFailure(0, "", f"the reply has no {what}")]
+        if not errors and allowed is not None:
+            errors = self._outside(edits, allowed)
         if errors:
             return edits, None, errors
         result = apply(edits, self.root, dry_run=True)
@@ -152,7 +173,7 @@ class EditCoder:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
                                         done.finish_reason)
-            edits, result, failures = self._check(reply)
+            edits, result, failures = self._check(reply, {rel for rel, _ in files})
             if not failures or attempt > self.max_repairs:
                 break
             report = "\n".join(f"- {f}" for f in failures)
