@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hrmcli.agent import prompts
 from hrmcli.agent.apply import ApplyResult, Refused, apply_edits, apply_whole_files, resolve_in_root
+from hrmcli.agent.backends import ContextExceeded
 from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
 from hrmcli.agent.constrained import SearchConstraint, TokenTrie
 from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
@@ -165,7 +166,14 @@ class EditCoder:
         reply, failures, edits, result = "", [], [], None
         for attempt in range(1, self.max_repairs + 2):
             opts = GenerationOptions(**{**vars(self.options), "logits_processor": self._processor(files)})
-            done = complete(self.backend, messages, opts, self.on_text)
+            try:
+                done = complete(self.backend, messages, opts, self.on_text)
+            except ContextExceeded as e:
+                if attempt == 1:
+                    raise
+                # The repair conversation outgrew the model: stop and report the last failure.
+                failures = failures + [BlockFailure(0, "", f"stopped repairing: {e}")]
+                break
             tokens += done.completion_tokens
             prompt_tokens += done.prompt_tokens
             reply = strip_thinking(done.text)

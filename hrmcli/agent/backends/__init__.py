@@ -21,6 +21,10 @@ class BackendError(RuntimeError):
     """A model cannot be found, loaded or reached; the message says what to do next."""
 
 
+class ContextExceeded(BackendError):
+    """The prompt does not fit the model's context window."""
+
+
 @dataclass(frozen=True)
 class ModelInfo:
     path: Path

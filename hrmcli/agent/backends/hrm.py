@@ -13,7 +13,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from hrmcli.agent.backends import BackendError
+from hrmcli.agent.backends import BackendError, ContextExceeded
 from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
 from hrmcli.agent.prompts import HRM_STYLE, render_hrm
 
@@ -66,7 +66,7 @@ class HRMBackend:
         prompt = render_hrm(messages)
         prompt_tokens = len(self.engine.tokenize(prompt))
         if prompt_tokens >= self.context_size:
-            raise BackendError(
+            raise ContextExceeded(
                 f"the prompt is {prompt_tokens} tokens but {self.name} holds {self.context_size}; "
                 "give it fewer or smaller files"
             )

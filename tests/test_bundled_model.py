@@ -1,0 +1,107 @@
+"""The bundled HRM-Code weights, end to end: a fresh install must run `hrm edit` and
+`hrm run` on them with no download (real GGUF, real runtime, real git, real subprocesses).
+
+The bundled model is tiny, so these tests check what must hold whatever it writes: the file
+loads as the default model, generation streams tokens, and an edit either applies exactly
+what the diff says (and is committed and undoable) or writes nothing at all.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hrmcli.agent.backends import bundled_model
+from hrmcli.runtime.engine import Engine
+
+ORIGINAL = '''def greet(name):
+    """Return a greeting for name."""
+    return "Hello, " + name + "!"
+
+
+def shout(name):
+    return greet(name).upper()
+'''
+
+
+def _git(root: Path, *args: str) -> str:
+    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
+                          text=True).stdout
+
+
+def hrm(root: Path, home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "HRM_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "hrmcli", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=timeout,
+                          stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    root.mkdir()
+    _git(root, "init", "-q")
+    _git(root, "config", "user.email", "t@example.com")
+    _git(root, "config", "user.name", "T")
+    (root / "greet.py").write_text(ORIGINAL)
+    (root / "test_greet.py").write_text(
+        "from greet import shout\n\n\ndef test_shout():\n    assert shout('a') == 'HELLO, A!'\n")
+    _git(root, "add", ".")
+    _git(root, "commit", "-qm", "init")
+    return root
+
+
+def test_bundled_weights_are_shipped_and_are_the_default(tmp_path: Path):
+    path = bundled_model()
+    assert path is not None and path.is_file(), "hrmcli/weights/*.gguf is missing"
+    assert path.stat().st_size < 64 * 2**20
+    r = hrm(tmp_path, tmp_path / "home", "models", "--json")
+    assert r.returncode == 0, r.stderr
+    models = json.loads(r.stdout)
+    default = [m for m in models if m.get("default")]
+    assert len(default) == 1 and default[0]["arch"] == "hrm-code"
+    assert default[0]["quant"].upper() == "Q4_0"
+
+
+def test_bundled_model_generates_from_its_own_prompt_format():
+    eng = Engine.load(bundled_model())
+    from hrmcli.prompt_format import edit_prompt
+
+    text = "".join(eng.stream(edit_prompt([("greet.py", ORIGINAL)], "rename greet to welcome"),
+                              max_tokens=24, temperature=0.0))
+    assert eng.last.prompt_tokens > 50 and eng.last.completion_tokens > 0
+    assert isinstance(text, str)
+    assert 0.0 <= eng.halt_prob <= 1.0
+
+
+def test_edit_on_bundled_model_applies_exactly_or_writes_nothing(repo: Path, tmp_path: Path):
+    home = tmp_path / "home"
+    r = hrm(repo, home, "edit", "greet.py", "rename the function greet to welcome",
+            "--yes", "--json")
+    assert r.returncode in (0, 1), r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["tokens"] > 0 and result["seconds"] > 0
+    if result["applied"]:
+        assert r.returncode == 0 and result["well_formed"] and result["files"] == ["greet.py"]
+        assert (repo / "greet.py").read_text() != ORIGINAL
+        assert "Hrm-Edit: true" in _git(repo, "log", "-1", "--format=%B")
+        assert hrm(repo, home, "undo").returncode == 0
+    else:
+        assert r.returncode == 1
+    assert (repo / "greet.py").read_text() == ORIGINAL
+    assert _git(repo, "status", "--porcelain") == ""
+
+
+def test_run_on_bundled_model_plans_and_stays_bounded(repo: Path, tmp_path: Path):
+    r = hrm(repo, tmp_path / "home", "run", "make the tests pass", "--yes", "--json",
+            "--max-steps", "3")
+    assert r.returncode in (0, 1), r.stderr
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert result["plan"], "a plan (the model's or the stated fallback) is always shown"
+    assert len(result["steps"]) <= 3
+    assert all({"tool", "ok"} <= set(s) for s in result["steps"])
