@@ -105,3 +105,21 @@ def test_run_on_bundled_model_plans_and_stays_bounded(repo: Path, tmp_path: Path
     assert result["plan"], "a plan (the model's or the stated fallback) is always shown"
     assert len(result["steps"]) <= 3
     assert all({"tool", "ok"} <= set(s) for s in result["steps"])
+
+
+def test_one_backend_shared_by_threads_generates_as_if_alone():
+    """The benchmarks run exercises on threads that share one backend."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from hrmcli.agent.backends import load_backend
+    from hrmcli.agent.backends.base import GenerationOptions, complete
+    from hrmcli.agent.prompts import edit_messages
+
+    backend = load_backend("")
+    jobs = [edit_messages([("greet.py", ORIGINAL)], task, style=backend.prompt_style)
+            for task in ("rename greet to welcome", "make shout lower-case", "add a docstring")]
+    opts = GenerationOptions(max_tokens=24)
+    alone = [complete(backend, m, opts).text for m in jobs]
+    with ThreadPoolExecutor(3) as pool:
+        together = list(pool.map(lambda m: complete(backend, m, opts).text, jobs))
+    assert together == alone

@@ -9,6 +9,7 @@ plan arrives as `N. <|t:tool|> argument` lines that prompt_format.parse_plan rea
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -16,6 +17,11 @@ from pathlib import Path
 from hrmcli.agent.backends import BackendError, ContextExceeded
 from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
 from hrmcli.agent.prompts import HRM_STYLE, render_hrm
+
+# One generation at a time per process: an Engine keeps its KV cache and prompt-prefix state
+# between calls, and ggml's compute is not safe to enter from two threads at once (the
+# benchmarks run exercises on threads and share one backend).
+_GENERATE = threading.Lock()
 
 
 class HRMBackend:
@@ -60,6 +66,10 @@ class HRMBackend:
         return self._halt
 
     def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+        with _GENERATE:
+            yield from self._stream(messages, opts)
+
+    def _stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
         self.last = None
         self._halt = None
         t0 = time.perf_counter()

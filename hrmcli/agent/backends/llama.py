@@ -11,6 +11,7 @@ constrained SEARCH decoding needs.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -21,6 +22,10 @@ from hrmcli.agent.prompts import CHAT_STYLE, HRM_STYLE, inline_files, render_hrm
 from hrmcli.prompt_format import ASSISTANT
 
 DEFAULT_CONTEXT = 8192
+
+
+# A Llama object is not safe to use from two threads at once (benchmarks share one backend).
+_GENERATE = threading.Lock()
 
 
 class LlamaCppBackend:
@@ -80,6 +85,10 @@ class LlamaCppBackend:
                    "finish_reason": choice.get("finish_reason")}
 
     def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+        with _GENERATE:
+            yield from self._stream(messages, opts)
+
+    def _stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
         from llama_cpp import LogitsProcessorList
 
         self.last = None
