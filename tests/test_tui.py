@@ -108,6 +108,8 @@ def test_help_lists_every_command(repo: Path) -> None:
                 text = _texts(app)
                 for cmd in ("/add", "/drop", "/diff", "/undo", "/run", "/test", "/model", "/help"):
                     assert cmd in text
+                shown = str(app.query(Message).last().render())  # as drawn, not as stored
+                assert "/model [SPEC]" in shown and "/add FILE..." in shown
                 assert set(SLASH_COMMANDS) == {"/add", "/drop", "/diff", "/undo", "/run",
                                                "/test", "/model", "/help"}
                 await _type(pilot, "/frobnicate")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from rich.markup import escape
 from rich.syntax import Syntax
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
@@ -22,7 +22,7 @@ class DiffReview(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(f"[b]{escape(self.title_text)}[/b]  (a: apply, r: reject)")
+            yield Static(Text.assemble((self.title_text, "bold"), "  (a: apply, r: reject)"))
             with VerticalScroll(id="dialog-body"):
                 yield Static(Syntax(self.diff, "diff", theme="ansi_dark", word_wrap=True))
             with Horizontal(id="dialog-buttons"):
@@ -52,9 +52,9 @@ class Confirm(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical(id="dialog"):
-            yield Static(f"[b]{escape(self.question)}?[/b]  (y / n)")
+            yield Static(Text.assemble((self.question + "?", "bold"), "  (y / n)"))
             with VerticalScroll(id="dialog-body"):
-                yield Static(escape(self.detail))
+                yield Static(Text(self.detail))
             with Horizontal(id="dialog-buttons"):
                 yield Button("Yes", id="yes", variant="success")
                 yield Button("No", id="no", variant="error")

@@ -3,7 +3,7 @@ context and the current plan."""
 
 from __future__ import annotations
 
-from rich.markup import escape
+from rich.text import Text
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -20,7 +20,8 @@ class Message(Static):
 
     def _show(self) -> None:
         label = {"user": "you", "assistant": "hrm", "system": "·", "error": "error"}[self.role]
-        self.update(f"[b]{label}[/b] {escape(self.text)}")
+        # A Text, not markup: model output and file names are shown exactly as written.
+        self.update(Text.assemble((label, "bold"), " ", self.text))
 
     def append(self, piece: str) -> None:
         self.text += piece
@@ -45,13 +46,14 @@ class Conversation(VerticalScroll):
 
 class FilesPanel(Static):
     def show(self, files: list[str]) -> None:
-        self.update("\n".join(escape(f) for f in files) or "[dim]none: /add FILE[/dim]")
+        self.update(Text("\n".join(files)) if files else Text("none: /add FILE", "dim"))
 
 
 class PlanPanel(Static):
     def show(self, lines: list[str], current: int = 0) -> None:
         """Plan lines; `current` (1-based) marks the step being run."""
-        out = []
-        for i, line in enumerate(lines, 1):
-            out.append(f"[reverse]{escape(line)}[/reverse]" if i == current else escape(line))
-        self.update("\n".join(out) or "[dim]no plan: /run WORKFLOW[/dim]")
+        if not lines:
+            self.update(Text("no plan: /run WORKFLOW", "dim"))
+            return
+        self.update(Text("\n").join(Text(line, "reverse" if i == current else "")
+                                     for i, line in enumerate(lines, 1)))
