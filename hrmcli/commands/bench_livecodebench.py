@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from hrmcli.commands._common import fail, load_backend_or_fail
+
 err = Console(stderr=True)
 
 
-def _fail(msg: str) -> None:
-    err.print(f"[red]error:[/red] {msg}")
-    raise typer.Exit(2)
+def _fail(msg: str) -> NoReturn:
+    fail(err, msg, 2)
 
 
 def _date(value: str | None, flag: str) -> datetime | None:
@@ -79,14 +81,7 @@ def livecodebench(
                           f"(e.g. {missing[0]}); they count as 0 samples, so no pass@k is "
                           "reportable unless every problem has samples.[/yellow]")
     else:
-        try:
-            from hrmcli.agent.backends import load_backend
-        except ImportError:
-            _fail("model backends are not available in this build; use --samples FILE")
-        try:
-            backend = load_backend(model)
-        except (ValueError, OSError) as e:
-            _fail(f"cannot load model {model!r}: {e}")
+        backend = load_backend_or_fail(err, model)
         with Progress(console=console) as bar:
             task = bar.add_task("sampling", total=len(probs) * n)
             codes = generate_samples(probs, backend, n, temperature,

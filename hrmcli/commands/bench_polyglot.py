@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 from rich.console import Console
 
+from hrmcli.commands._common import fail, load_backend_or_fail
+
 err = Console(stderr=True)
 
 
-def _fail(msg: str) -> None:
-    err.print(f"[red]error:[/red] {msg}")
-    raise typer.Exit(2)
+def _fail(msg: str) -> NoReturn:
+    fail(err, msg, 2)
 
 
 def _csv(value: str | None) -> list[str] | None:
@@ -71,14 +73,7 @@ def polyglot(
 
     backend = None
     if not reference:
-        try:
-            from hrmcli.agent.backends import load_backend
-        except ImportError:
-            _fail("model backends are not available in this build")
-        try:
-            backend = load_backend(model)
-        except (ValueError, OSError) as e:
-            _fail(f"cannot load model {model!r}: {e}")
+        backend = load_backend_or_fail(err, model)
     name = "reference" if reference else model
     run_dir = resume or out or Path("polyglot-runs") / time.strftime(f"%Y-%m-%d-%H-%M-%S--{_slug(name)}")
     if resume and not resume.is_dir():
