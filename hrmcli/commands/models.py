@@ -34,7 +34,7 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", help="Print JSON.")
         try:
             info = read_gguf_info(path)
         except BackendError as e:
-            err.print(f"[yellow]skipped:[/] {escape(str(e))}")
+            err.print(f"[yellow]skipped:[/] {escape(str(e))}", soft_wrap=True)  # paths stay whole
             continue
         rows.append({
             "name": path.stem, "path": str(path), "size": info.size, "arch": info.arch,
