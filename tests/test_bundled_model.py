@@ -9,15 +9,13 @@ what the diff says (and is committed and undoable) or writes nothing at all.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from hrmcli.agent.backends import bundled_model
 from hrmcli.runtime.engine import Engine
+from tests.cli_helpers import git, hrm, init_repo
 
 ORIGINAL = '''def greet(name):
     """Return a greeting for name."""
@@ -29,31 +27,10 @@ def shout(name):
 '''
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True,
-                          text=True).stdout
-
-
-def hrm(root: Path, home: Path, *args: str, timeout: int = 300) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HRM_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "hrmcli", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git(root, "init", "-q")
-    _git(root, "config", "user.email", "t@example.com")
-    _git(root, "config", "user.name", "T")
-    (root / "greet.py").write_text(ORIGINAL)
-    (root / "test_greet.py").write_text(
-        "from greet import shout\n\n\ndef test_shout():\n    assert shout('a') == 'HELLO, A!'\n")
-    _git(root, "add", ".")
-    _git(root, "commit", "-qm", "init")
-    return root
+    return init_repo(tmp_path / "repo", {"greet.py": ORIGINAL, "test_greet.py": (
+        "from greet import shout\n\n\ndef test_shout():\n    assert shout('a') == 'HELLO, A!'\n")})
 
 
 def test_bundled_weights_are_shipped_and_are_the_default(tmp_path: Path):
@@ -82,24 +59,24 @@ def test_bundled_model_generates_from_its_own_prompt_format():
 def test_edit_on_bundled_model_applies_exactly_or_writes_nothing(repo: Path, tmp_path: Path):
     home = tmp_path / "home"
     r = hrm(repo, home, "edit", "greet.py", "rename the function greet to welcome",
-            "--yes", "--json")
+            "--yes", "--json", timeout=300)
     assert r.returncode in (0, 1), r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["tokens"] > 0 and result["seconds"] > 0
     if result["applied"]:
         assert r.returncode == 0 and result["well_formed"] and result["files"] == ["greet.py"]
         assert (repo / "greet.py").read_text() != ORIGINAL
-        assert "Hrm-Edit: true" in _git(repo, "log", "-1", "--format=%B")
+        assert "Hrm-Edit: true" in git(repo, "log", "-1", "--format=%B")
         assert hrm(repo, home, "undo").returncode == 0
     else:
         assert r.returncode == 1
     assert (repo / "greet.py").read_text() == ORIGINAL
-    assert _git(repo, "status", "--porcelain") == ""
+    assert git(repo, "status", "--porcelain") == ""
 
 
 def test_run_on_bundled_model_plans_and_stays_bounded(repo: Path, tmp_path: Path):
     r = hrm(repo, tmp_path / "home", "run", "make the tests pass", "--yes", "--json",
-            "--max-steps", "3")
+            "--max-steps", "3", timeout=300)
     assert r.returncode in (0, 1), r.stderr
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["plan"], "a plan (the model's or the stated fallback) is always shown"

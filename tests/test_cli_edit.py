@@ -4,13 +4,11 @@ OpenAI-compatible HTTP server on 127.0.0.1 as the model."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.cli_helpers import git, hrm, init_repo
 from tests.test_backends_openai import ScriptedServer
 
 ORIGINAL = "def greet(name):\n    return 'hi ' + name\n\n\ndef unused():\n    pass\n"
@@ -23,27 +21,9 @@ WRONG_SEARCH = GOOD.replace("return 'hi ' + name\n=", "return 'hey ' + name\n=")
 MALFORMED = "app.py\n```python\n<<<<<<< SEARCH\n    return 'hi ' + name\n```\n"
 
 
-def _git(root: Path, *args: str) -> str:
-    return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout
-
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
-    root = tmp_path / "repo"
-    root.mkdir()
-    _git(root, "init", "-q")
-    _git(root, "config", "user.email", "t@example.com")
-    _git(root, "config", "user.name", "T")
-    (root / "app.py").write_text(ORIGINAL)
-    _git(root, "add", "app.py")
-    _git(root, "commit", "-qm", "init")
-    return root
-
-
-def hrm(root: Path, home: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "HRM_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "hrmcli", *args], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    return init_repo(tmp_path / "repo", {"app.py": ORIGINAL})
 
 
 def test_edit_applies_commits_and_undo_restores(repo: Path, tmp_path: Path):
@@ -57,9 +37,9 @@ def test_edit_applies_commits_and_undo_restores(repo: Path, tmp_path: Path):
     assert result["files"] == ["app.py"] and "+    return 'hello, ' + name" in result["diff"]
     assert result["tokens"] > 0 and result["seconds"] >= 0
     assert "return 'hello, ' + name" in (repo / "app.py").read_text()
-    log = _git(repo, "log", "--format=%s%n%b")
+    log = git(repo, "log", "--format=%s%n%b")
     assert "hrm: edit app.py" in log and "Hrm-Edit: true" in log
-    assert _git(repo, "status", "--porcelain") == ""
+    assert git(repo, "status", "--porcelain") == ""
 
     r = hrm(repo, home, "undo")
     assert r.returncode == 0, r.stderr
@@ -83,7 +63,7 @@ def test_dry_run_writes_nothing(repo: Path, tmp_path: Path):
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert result["applied"] is False and result["well_formed"] is True and result["diff"]
     assert (repo / "app.py").read_text() == ORIGINAL
-    assert _git(repo, "log", "--oneline").count("\n") == 1
+    assert git(repo, "log", "--oneline").count("\n") == 1
 
 
 def test_malformed_reply_exits_1_and_writes_nothing(repo: Path, tmp_path: Path):
