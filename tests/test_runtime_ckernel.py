@@ -1,12 +1,16 @@
 """Our C kernels: matvec equals ggml's bit for bit, the scalar build agrees with the SIMD one,
 the fused single-token module call equals the model.py path on the same quantised weights
-(GQA included), and a machine without a C compiler falls back cleanly."""
+(GQA included), and a machine without a working C compiler or cache falls back cleanly: the
+build and cache tests run real compilers (or fake ones, as real scripts on PATH) in real
+subprocesses, since what they check is what a user's process prints and survives."""
 
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,7 +27,7 @@ from hrmcli.runtime.model import HRMConfig, KVCache, Module
 from trainer.tokenizer import Tokenizer
 
 C = ckernel.lib()
-pytestmark = pytest.mark.skipif(C is None, reason="no C compiler or HRM_KERNEL forces another")
+needs_c = pytest.mark.skipif(C is None, reason="no C compiler or HRM_KERNEL forces another")
 GT = {kernels.Q4_0: GGMLQuantizationType.Q4_0, kernels.Q8_0: GGMLQuantizationType.Q8_0}
 # n_kv_heads < n_heads exercises the GQA head mapping in the C attention.
 CFG = HRMConfig(d_model=128, n_heads=4, n_kv_heads=2, h_layers=2, l_layers=1, max_seq_len=128)
@@ -35,6 +39,7 @@ def _matrix(gtype: int, n: int, k: int, seed: int = 0) -> kernels.QMatrix:
     return kernels.QMatrix(gtype, n, k, raw)
 
 
+@needs_c
 @pytest.mark.parametrize("gtype", [kernels.Q4_0, kernels.Q8_0])
 @pytest.mark.parametrize("m", [1, 5])
 def test_c_matmul_matches_ggml_and_dequant_reference(gtype, m):
@@ -50,6 +55,7 @@ def test_c_matmul_matches_ggml_and_dequant_reference(gtype, m):
         assert torch.equal(y, kernels._ggml_matmul(g, x))
 
 
+@needs_c
 def test_scalar_build_agrees_with_simd(tmp_path):
     path = ckernel.build(tmp_path, ["-O2", "-fopenmp", "-shared", "-fPIC", "-lm"])
     assert path is not None
@@ -75,6 +81,7 @@ def _as(model, cls) -> None:
     model.h.__class__ = model.l.__class__ = cls
 
 
+@needs_c
 @pytest.mark.parametrize("qtype", ["q8_0", "q4_0"])
 def test_fused_module_call_equals_model_path(models, qtype):
     """One module call on the same input and cache: only float summation order differs."""
@@ -95,6 +102,7 @@ def test_fused_module_call_equals_model_path(models, qtype):
                                                                           atol=1e-5)
 
 
+@needs_c
 def test_fused_decode_tracks_model_path(models):
     """Whole decode: a rare Q8_0 rounding flip of an activation may separate the two paths
     by one quantisation step, never by more."""
@@ -118,6 +126,7 @@ def test_fused_decode_tracks_model_path(models):
     assert same >= 27
 
 
+@needs_c
 def test_f32_models_are_not_fused(models):
     model = load(models / "f32.gguf").model
     assert type(model.h) is Module
@@ -136,3 +145,143 @@ def test_no_compiler_falls_back(models, tmp_path):
                        capture_output=True, text=True, env=env, timeout=120)
     assert r.returncode == 0, r.stderr
     assert r.stdout.split() == ["True", "Module"]
+
+
+# ------------------------------------------------------------------ building, caching, falling back
+
+# Prints what lib() gave, then (when a model path is given) proves decoding still works.
+_PROBE = (
+    "import sys; from hrmcli.runtime import ckernel; k = ckernel.lib(); "
+    "print(type(k).__name__)\n"
+    "if len(sys.argv) > 1:\n"
+    "    from hrmcli.runtime.engine import Engine; e = Engine.load(sys.argv[1]); "
+    "n = len(list(e.stream('def f():', max_tokens=4))); print(type(e.model.h).__name__)"
+)
+
+
+def _probe(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _PROBE, *args], capture_output=True, text=True,
+                          env=env, timeout=300)
+
+
+def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = dict(os.environ, HRM_HOME=str(tmp_path / "home"), TMPDIR=str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir(exist_ok=True)
+    for key in ("CC", "HRM_KERNEL", "HRM_DEBUG"):
+        env.pop(key, None)
+    env.update(extra)
+    return env
+
+
+def _fake_cc(tmp_path: Path, body: str) -> Path:
+    """A directory holding only a `cc` shell script: the compiler hrm finds on that PATH."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    cc = bin_dir / "cc"
+    cc.write_text("#!/bin/sh\n" + body)
+    cc.chmod(0o755)
+    return bin_dir
+
+
+def test_broken_compiler_falls_back_with_one_warning_line(models, tmp_path):
+    bin_dir = _fake_cc(tmp_path, 'echo "cc: note: first line of the log" >&2\n'
+                                 'echo "cc: error: no usable assembler" >&2\nexit 1\n')
+    env = _env(tmp_path, PATH=str(bin_dir))
+    r = _probe(env, str(models / "q4_0.gguf"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["NoneType", "Module"]  # no kernels, and the torch path decodes
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1, r.stderr
+    assert lines[0].startswith("hrm: warning: ") and "failed to compile" in lines[0]
+    assert "no usable assembler" in lines[0] and "HRM_DEBUG=1" in lines[0]
+    assert "first line of the log" not in r.stderr
+
+    r = _probe(dict(env, HRM_DEBUG="1"))
+    assert r.returncode == 0 and r.stdout.split() == ["NoneType"]
+    assert "cc: note: first line of the log" in r.stderr  # the whole compiler output
+    assert [ln for ln in r.stderr.splitlines() if ln.startswith("hrm: warning")] != []
+
+    r = _probe(dict(env, HRM_KERNEL="c"))  # asked for C kernels explicitly: a clear error
+    assert r.returncode != 0 and "HRM_KERNEL=c but the C kernels are unavailable" in r.stderr
+
+
+def test_library_that_does_not_load_falls_back_with_one_warning_line(tmp_path):
+    """A compiler that 'succeeds' but writes a file that is no library: the load fails."""
+    bin_dir = _fake_cc(tmp_path, 'while [ $# -gt 0 ]; do\n'
+                                 '  if [ "$1" = -o ]; then echo "not a library" > "$2"; fi\n'
+                                 '  shift\ndone\nexit 0\n')
+    r = _probe(_env(tmp_path, PATH=str(bin_dir)))
+    assert r.returncode == 0 and r.stdout.split() == ["NoneType"], r.stderr
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hrm: warning: cannot load the C kernels")
+
+
+def _unwritable_home(tmp_path: Path, how: str) -> Path:
+    if how == "parent is a file":  # refused even to root: the cache dir cannot be created
+        home = tmp_path / "home-file"
+        home.write_text("a regular file where a directory should be\n")
+        return home
+    if os.geteuid() == 0:
+        pytest.skip("root writes through chmod 0o555")
+    home = tmp_path / "ro-home"
+    (home / "cache").mkdir(parents=True)
+    (home / "cache").chmod(0o555)
+    return home
+
+
+@needs_c
+@pytest.mark.parametrize("how", ["parent is a file", "chmod 555"])
+def test_unwritable_cache_builds_in_a_temporary_directory(tmp_path, how):
+    home = _unwritable_home(tmp_path, how)
+    try:
+        r = _probe(_env(tmp_path, HRM_HOME=str(home)))
+    finally:
+        if (home / "cache").is_dir():
+            (home / "cache").chmod(0o755)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["CKernel"]  # the C kernels still load
+    lines = r.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("hrm: warning: cannot write the kernel cache")
+    assert list((tmp_path / "tmp").iterdir()) == []  # the private build directory is gone
+
+
+@needs_c
+def test_corrupt_cached_library_is_rebuilt(tmp_path, capfd):
+    cache = tmp_path / "kernels"
+    path = ckernel.build(cache)
+    assert path is not None and path.read_bytes()[:4] == b"\x7fELF"
+    path.write_bytes(b"\x7fELF truncated by a full disk")
+    capfd.readouterr()
+    kernel = ckernel.load_kernels(cache)
+    assert kernel is not None and kernel.so.hrm_matmul is not None
+    assert path.read_bytes()[:4] == b"\x7fELF" and path.stat().st_size > 1000
+    assert sorted(p.name for p in cache.iterdir()) == [path.name]  # no build dirs left
+    assert capfd.readouterr().err == ""  # recovered: nothing to warn about
+
+
+def test_cache_key_covers_cpu_flags_compiler_and_flags():
+    base = (ckernel.FLAGS, "/usr/bin/cc", "cc (GCC) 12.2.0", "x86_64: avx avx2 fma sse2")
+    key = ckernel.cache_key(*base)
+    assert key == ckernel.cache_key(*base)
+    assert ckernel.cache_key(*base[:3], "x86_64: avx sse2") != key  # a CPU without avx2/fma
+    assert ckernel.cache_key(*base[:3], "x86_64: avx avx2 avx512f fma sse2") != key
+    assert ckernel.cache_key(base[0], base[1], "cc (GCC) 13.1.0", base[3]) != key
+    assert ckernel.cache_key(base[0], "/usr/bin/clang", *base[2:]) != key
+    assert ckernel.cache_key(["-O2", *base[0][1:]], *base[1:]) != key
+
+
+@needs_c
+def test_build_is_named_by_this_machines_cpu_flags_and_compiler(tmp_path):
+    cc = ckernel._compiler()
+    assert cc is not None
+    version = ckernel.compiler_version(cc)
+    assert version == ckernel.compiler_version(cc) and version.startswith("status 0")
+    cpu = ckernel.cpu_flags()
+    assert cpu.startswith(platform.machine() + ":") and len(cpu.split()) > 2
+    if Path("/proc/cpuinfo").is_file():
+        info = Path("/proc/cpuinfo").read_text()
+        line = next(ln for ln in info.splitlines()
+                    if ln.split(":")[0].strip() in ("flags", "Features", "isa"))
+        assert set(line.split(":", 1)[1].split()) <= set(cpu.split())
+    path = ckernel.build(tmp_path)
+    assert path == tmp_path / f"hrmq-{ckernel.cache_key(ckernel.FLAGS, cc, version, cpu)}.so"

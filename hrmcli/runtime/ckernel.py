@@ -12,9 +12,12 @@ block scales. The block math is model.py's (pre-norm attention with NEOX RoPE an
 RMSNorm); tests check the fused pass against the torch path on the same quantised weights.
 
 The source is compiled with the system C compiler on first use into hrm's cache directory
-(keyed by a hash of source and flags, built with -march=native because the cache is per
-machine) and loaded with ctypes. No compiler, or HRM_KERNEL=torch|ggml: `lib()` is None and
-the runtime keeps its other kernels.
+and loaded with ctypes. It is built with -march=native, so a build is named by a hash of the
+source, the flags, the compiler and its version, and this CPU's instruction-set flags: a home
+directory shared by machines with different CPUs never hands one the other's build (SIGILL).
+No compiler, or HRM_KERNEL=torch|ggml: `lib()` is None and the runtime keeps its other
+kernels. A failed build or load does the same after one warning line on stderr (HRM_DEBUG=1
+prints the compiler's output); an unwritable cache builds in a temporary directory instead.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from __future__ import annotations
 import ctypes
 import hashlib
 import os
+import platform
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from functools import cache
@@ -307,44 +312,198 @@ class CKernel:
         self.module_decode.restype = None
 
 
+class BuildError(Exception):
+    """The kernels could not be compiled or loaded. `output` is what the compiler printed
+    (shown with HRM_DEBUG=1), kept apart from the one-line message users see."""
+
+    def __init__(self, message: str, output: str = ""):
+        super().__init__(message)
+        self.output = output
+
+
+def _debug_enabled() -> bool:
+    return os.environ.get("HRM_DEBUG", "") not in ("", "0")
+
+
+def _debug(message: str) -> None:
+    if _debug_enabled():
+        print(f"hrm: debug: {message}", file=sys.stderr)
+
+
+def _warn(message: str) -> None:
+    """One line on stderr: the fallback is slower but correct, so it must not be silent,
+    and it must not flood a terminal UI either."""
+    print(f"hrm: warning: {' '.join(message.split())}", file=sys.stderr)
+
+
 def _compiler() -> str | None:
+    """Absolute path of the C compiler ($CC, then cc, gcc, clang), or None."""
     for cc in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if cc and shutil.which(cc):
-            return cc
+        found = shutil.which(cc) if cc else None
+        if found:
+            return found
     return None
 
 
+@cache
+def compiler_version(cc: str) -> str:
+    """`cc --version`: a compiler upgrade changes the code it emits for the same flags."""
+    try:
+        r = subprocess.run([cc, "--version"], capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"unknown ({e})"
+    return f"status {r.returncode}\n{r.stdout}{r.stderr}".strip()
+
+
+@cache
+def cpu_flags() -> str:
+    """The instruction-set extensions of this CPU. Code built with -march=native may use any
+    of them, so a cache on a home directory shared by several machines must never hand one
+    machine's build to a CPU that lacks one (that is a SIGILL, not an exception).
+
+    Linux lists them in /proc/cpuinfo (`flags` on x86, `Features` on Arm, `isa` on RISC-V);
+    elsewhere the predefined macros of `cc -march=native` say what the compiler would use."""
+    try:
+        text = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        name, sep, value = line.partition(":")
+        if sep and name.strip() in ("flags", "Features", "isa"):
+            return f"{platform.machine()}: " + " ".join(sorted(set(value.split())))
+    cc = _compiler()
+    if cc:
+        try:
+            r = subprocess.run([cc, "-march=native", "-dM", "-E", "-x", "c", os.devnull],
+                               capture_output=True, text=True, timeout=60)
+            if r.returncode == 0:
+                return f"{platform.machine()}: " + " ".join(sorted(r.stdout.split("\n")))
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return f"{platform.machine()}: {platform.processor()}"
+
+
+def cache_key(flags: Sequence[str], cc: str, cc_version: str, cpu: str) -> str:
+    """Name of one build in the cache: everything that changes the machine code (the source,
+    the flags, the compiler and its version) and the CPU it may run on."""
+    h = hashlib.sha256()
+    for part in (SOURCE, "\0".join(flags), cc, cc_version, cpu):
+        h.update(part.encode())
+        h.update(b"\0\x01")
+    return h.hexdigest()[:20]
+
+
+def _compile(cc: str, workdir: Path, flags: Sequence[str]) -> Path:
+    """Compile SOURCE in workdir; the library's path, or BuildError with the compiler output."""
+    src, so = workdir / "hrmq.c", workdir / "hrmq.so"
+    src.write_text(SOURCE)
+    cmd = [cc, str(src), "-o", str(so), *flags]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    except subprocess.TimeoutExpired:
+        _debug(f"{' '.join(cmd)} ran over 600 s and was stopped")
+        raise BuildError(f"{cc} took over 600 s to compile the C kernels") from None
+    except OSError as e:
+        raise BuildError(f"could not run the C compiler {cc}: {e.strerror or e}") from None
+    output = (r.stdout + r.stderr).strip()
+    _debug(f"{' '.join(cmd)} exited with status {r.returncode}" + (f"\n{output}" if output else ""))
+    if r.returncode != 0:
+        last = output.splitlines()[-1] if output else "no output"
+        raise BuildError(f"{cc} failed to compile the C kernels (status {r.returncode}: {last})",
+                         output)
+    if not so.is_file():
+        raise BuildError(f"{cc} reported success but wrote no library", output)
+    return so
+
+
 def build(cache_dir: Path, flags: Sequence[str] = FLAGS) -> Path | None:
-    """Compile SOURCE once per machine into cache_dir; None when no compiler or it fails."""
+    """The compiled library in cache_dir, compiling it when this machine has no build yet.
+
+    None when there is no C compiler; BuildError when the compiler fails; OSError when the
+    cache directory cannot be created or written (the caller then builds elsewhere)."""
     cc = _compiler()
     if cc is None:
         return None
-    key = hashlib.sha1((SOURCE + " ".join(flags) + cc).encode()).hexdigest()[:12]
-    out = cache_dir / f"hrmq-{key}.so"
-    if out.exists():
+    out = cache_dir / f"hrmq-{cache_key(flags, cc, compiler_version(cc), cpu_flags())}.so"
+    if out.is_file():
         return out
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=cache_dir) as tmp:
-        src, so = Path(tmp) / "hrmq.c", Path(tmp) / "hrmq.so"
-        src.write_text(SOURCE)
-        r = subprocess.run([cc, str(src), "-o", str(so), *flags], capture_output=True,
-                           text=True)
-        if r.returncode != 0:
-            return None
+    with tempfile.TemporaryDirectory(dir=cache_dir, prefix=".build-") as tmp:
+        so = _compile(cc, Path(tmp), flags)
         os.replace(so, out)  # atomic: concurrent first uses never load a half-written file
     return out
 
 
+def _load(path: Path) -> CKernel:
+    try:
+        return CKernel(path)
+    except (OSError, AttributeError) as e:  # not a library, another build, wrong machine type
+        raise BuildError(f"cannot load the C kernels: {e}") from None
+
+
+def _build_private(flags: Sequence[str], why: str) -> CKernel:
+    """Compile into a fresh private temporary directory and load from there. The directory
+    is removed at once: the loaded library stays mapped, and nothing is left in /tmp that
+    another user could replace."""
+    cc = _compiler()
+    if cc is None:
+        raise BuildError("no C compiler")
+    try:
+        with tempfile.TemporaryDirectory(prefix="hrm-kernels-") as tmp:
+            kernel = _load(_compile(cc, Path(tmp), flags))
+    except OSError as e:
+        raise BuildError(f"{why}, and no temporary directory is writable either: {e}") from None
+    _warn(f"{why}; compiled the C kernels in a temporary directory instead "
+          "(this repeats on every run until the cache is writable)")
+    return kernel
+
+
+def load_kernels(cache_dir: Path, flags: Sequence[str] = FLAGS) -> CKernel | None:
+    """Build (or reuse) and load the kernels: None when there is no C compiler.
+
+    An unwritable cache builds in a temporary directory instead; a cached file that does not
+    load (truncated by a full disk, damaged) is rebuilt once. What still fails is a
+    BuildError for the caller to turn into a fallback."""
+    try:
+        path = build(cache_dir, flags)
+    except OSError as e:
+        return _build_private(flags, f"cannot write the kernel cache {cache_dir} "
+                                     f"({e.strerror or e})")
+    if path is None:
+        return None
+    try:
+        return _load(path)
+    except BuildError as e:
+        _debug(f"{e}; rebuilding it")
+    try:
+        path.unlink()
+        rebuilt = build(cache_dir, flags)
+    except OSError as e:
+        return _build_private(flags, f"cannot replace the damaged {path} ({e.strerror or e})")
+    if rebuilt is None:
+        raise BuildError("the C compiler disappeared while rebuilding the kernels")
+    return _load(rebuilt)
+
+
 @cache
 def lib() -> CKernel | None:
-    """The compiled kernels, or None (no compiler, or another kernel forced by HRM_KERNEL)."""
-    if os.environ.get("HRM_KERNEL") in ("torch", "ggml"):
+    """The compiled kernels, or None: no compiler, another kernel forced by HRM_KERNEL, or a
+    build or load failure (reported in one warning line; HRM_DEBUG=1 shows the compiler's
+    output). None makes the runtime use its other kernels, which give the same results."""
+    forced = os.environ.get("HRM_KERNEL")
+    if forced in ("torch", "ggml"):
         return None
     from hrmcli.config import paths
 
-    path = build(paths().cache_dir / "kernels")
-    if path is None:
-        if os.environ.get("HRM_KERNEL") == "c":
-            raise RuntimeError("HRM_KERNEL=c but no working C compiler (cc/gcc/clang) found")
+    try:
+        kernel = load_kernels(paths().cache_dir / "kernels")
+    except BuildError as e:
+        if forced == "c":
+            raise RuntimeError(f"HRM_KERNEL=c but the C kernels are unavailable: {e}") from None
+        # With HRM_DEBUG=1 the compiler's output was already printed as it ran.
+        _warn(f"{e}; using the slower built-in kernels instead"
+              + ("" if _debug_enabled() else " (HRM_DEBUG=1 shows the compiler output)"))
         return None
-    return CKernel(path)
+    if kernel is None and forced == "c":
+        raise RuntimeError("HRM_KERNEL=c but no working C compiler (cc/gcc/clang) found")
+    return kernel
