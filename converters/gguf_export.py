@@ -31,6 +31,9 @@ QTYPES = ("f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0")
 INT_KEYS = ("vocab_size", "d_model", "n_heads", "n_kv_heads", "h_layers", "l_layers",
             "h_cycles", "l_cycles", "ffn_hidden", "max_seq_len", "n_tools")
 FLOAT_KEYS = ("rope_base", "norm_eps")
+# Added with retrofits: absent from older files, where the defaults (False / 0) hold.
+OPTIONAL_INT_KEYS = ("prelude_layers",)
+BOOL_KEYS = ("tie_embeddings", "retrofit")
 
 _SUBLAYER = {
     "attn_norm.weight": "attn_norm.weight",
@@ -50,6 +53,9 @@ _TOP = {
     "halt_head.weight": "halt_head.weight",
     "halt_head.bias": "halt_head.bias",
     "z_l_init": "z_l_init",
+    "norm.weight": "output_norm.weight",
+    "inject_l.weight": "inject_l.weight",
+    "inject_h.weight": "inject_h.weight",
 }
 _KEEP_F32 = ("plan_head.weight",)
 
@@ -64,6 +70,7 @@ class Checkpoint:
     state: dict[str, torch.Tensor]
     tokenizer_fields: dict
     provenance: dict = field(default_factory=dict)
+    prompt_format: int = PROMPT_FORMAT_VERSION
 
 
 def gguf_name(key: str) -> str:
@@ -71,6 +78,10 @@ def gguf_name(key: str) -> str:
     if key in _TOP:
         return _TOP[key]
     parts = key.split(".")
+    if parts[0] == "prelude" and parts[1] == "layers":
+        sub = ".".join(parts[3:])
+        if sub in _SUBLAYER:
+            return f"p.blk.{parts[2]}.{_SUBLAYER[sub]}"
     if parts[0] in ("h", "l"):
         if parts[1] == "norm":
             return f"{parts[0]}.output_norm.weight"
@@ -124,7 +135,8 @@ def load_checkpoint(path: str | Path, use_ema: bool = True) -> Checkpoint:
     state = {k.removeprefix("_orig_mod."): v for k, v in state.items()}  # torch.compile'd
     tok = ck.get("tokenizer", ck.get("tokenizer_path"))
     return Checkpoint(HRMConfig.from_dict(conf), state, _tokenizer_fields(tok, base),
-                      dict(ck.get("provenance") or {}))
+                      dict(ck.get("provenance") or {}),
+                      int(ck.get("prompt_format", PROMPT_FORMAT_VERSION)))
 
 
 def _tokenizer_fields(tok, base: Path) -> dict:
@@ -174,6 +186,8 @@ def add_provenance(w, prov: dict) -> None:
 
 def hrm_tensors(ck: Checkpoint) -> Iterator[tuple[str, torch.Tensor]]:
     for key, t in ck.state.items():
+        if key == "lm_head.weight" and ck.cfg.tie_embeddings:
+            continue  # the loader ties it to token_embd, as llama.cpp does
         yield gguf_name(key), t
 
 
@@ -221,11 +235,15 @@ def hrm_metadata(w, ck: Checkpoint) -> None:
         w.add_uint32(f"{ARCH}.{k}", int(getattr(cfg, k)))
     for k in FLOAT_KEYS:
         w.add_float64(f"{ARCH}.{k}", float(getattr(cfg, k)))
+    for k in OPTIONAL_INT_KEYS:
+        w.add_uint32(f"{ARCH}.{k}", int(getattr(cfg, k)))
+    for k in BOOL_KEYS:
+        w.add_bool(f"{ARCH}.{k}", bool(getattr(cfg, k)))
     # llama.cpp-style names for the same facts, for generic GGUF tools.
     w.add_context_length(cfg.max_seq_len)
     w.add_embedding_length(cfg.d_model)
     w.add_feed_forward_length(cfg.hidden)
-    w.add_block_count(cfg.h_layers + cfg.l_layers)
+    w.add_block_count(cfg.prelude_layers + cfg.h_layers + cfg.l_layers)
     w.add_head_count(cfg.n_heads)
     w.add_head_count_kv(cfg.n_kv_heads)
     w.add_rope_freq_base(cfg.rope_base)
@@ -233,9 +251,12 @@ def hrm_metadata(w, ck: Checkpoint) -> None:
     w.add_layer_norm_rms_eps(cfg.norm_eps)
     w.add_string(f"{ARCH}.rope.layout", "neox")  # rotate-half pairs (i, i + head_dim/2)
     w.add_uint32(f"{ARCH}.layer_applications", cfg.n_applications)
-    w.add_uint32(f"{ARCH}.prompt_format_version", PROMPT_FORMAT_VERSION)
+    w.add_uint32(f"{ARCH}.prompt_format_version", ck.prompt_format)
     add_provenance(w, ck.provenance)
     add_tokenizer(w, ck.tokenizer_fields)
+    template = ck.tokenizer_fields.get("chat_template")
+    if template:
+        w.add_chat_template(template)
 
 
 def check_checkpoint(ck: Checkpoint) -> None:
@@ -260,7 +281,7 @@ def check_checkpoint(ck: Checkpoint) -> None:
 
 
 def export_hrm(ck: Checkpoint, out: str | Path, qtype: str, progress=None) -> None:
-    if ck.cfg.is_transformer:
+    if ck.cfg.is_transformer and not ck.cfg.retrofit:
         raise ConvertError("this checkpoint is a transformer baseline: export it with "
                            "converters.llama_export (hrm convert --arch llama)")
     check_checkpoint(ck)

@@ -42,17 +42,21 @@ def llama_tensors(ck: Checkpoint):
         "ffn.w2.weight": "ffn_down.weight",
     }
     s = ck.state
+    # A retrofit at its identity setting keeps its layers in the prelude and one final norm.
+    stack, n, final = ("prelude", cfg.prelude_layers, "norm.weight") if cfg.retrofit else \
+        ("h", cfg.h_layers, "h.norm.weight")
     yield "token_embd.weight", s["embed.weight"]
-    for i in range(cfg.h_layers):
+    for i in range(n):
         for sub, gname in names.items():
-            t = s[f"h.layers.{i}.{sub}"]
+            t = s[f"{stack}.layers.{i}.{sub}"]
             if sub == "attn.wq.weight":
                 t = neox_to_interleaved(t, cfg.n_heads)
             elif sub == "attn.wk.weight":
                 t = neox_to_interleaved(t, cfg.n_kv_heads)
             yield f"blk.{i}.{gname}", t
-    yield "output_norm.weight", s["h.norm.weight"]
-    yield "output.weight", s["lm_head.weight"]
+    yield "output_norm.weight", s[final]
+    if not cfg.tie_embeddings:  # llama.cpp ties the head to token_embd when output is absent
+        yield "output.weight", s["lm_head.weight"]
 
 
 def llama_metadata(w, ck: Checkpoint) -> None:
@@ -62,17 +66,19 @@ def llama_metadata(w, ck: Checkpoint) -> None:
     w.add_context_length(cfg.max_seq_len)
     w.add_embedding_length(cfg.d_model)
     w.add_feed_forward_length(cfg.hidden)
-    w.add_block_count(cfg.h_layers)
+    w.add_block_count(cfg.prelude_layers if cfg.retrofit else cfg.h_layers)
     w.add_head_count(cfg.n_heads)
     w.add_head_count_kv(cfg.n_kv_heads)
     w.add_rope_freq_base(cfg.rope_base)
     w.add_rope_dimension_count(cfg.head_dim)
     w.add_layer_norm_rms_eps(cfg.norm_eps)
     add_tokenizer(w, ck.tokenizer_fields)
+    if ck.tokenizer_fields.get("chat_template"):
+        w.add_chat_template(ck.tokenizer_fields["chat_template"])
 
 
 def export_llama(ck: Checkpoint, out: str | Path, qtype: str, progress=None) -> None:
-    if not ck.cfg.is_transformer:
+    if not ck.cfg.is_transformer or (ck.cfg.retrofit and ck.cfg.n_applications != ck.cfg.prelude_layers):
         raise ConvertError("this checkpoint is an HRM model; llama.cpp cannot run its "
                            "recurrence: export it as hrm-code (hrm convert without --arch)")
     check_checkpoint(ck)

@@ -32,9 +32,12 @@ _COMMANDS = [
     ("train", "app"),
     ("eval", "app"),
     ("convert", "app"),
+    ("permissions", "app"),
     ("bench_speed", "bench"),
     ("bench_polyglot", "bench"),
     ("bench_livecodebench", "bench"),
+    ("bench_edits", "bench"),
+    ("bench_report", "bench"),
 ]
 
 

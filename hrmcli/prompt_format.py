@@ -31,6 +31,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 PROMPT_FORMAT_VERSION = 1
+# Retrofits of pretrained chat models keep their own vocabulary and speak ChatML
+# (hrmcli.agent.prompts.render_chatml); their GGUF files carry this version instead.
+CHATML_FORMAT_VERSION = 2
+SUPPORTED_FORMATS = (PROMPT_FORMAT_VERSION, CHATML_FORMAT_VERSION)
 
 BOS, EOS, PAD = "<|bos|>", "<|eos|>", "<|pad|>"
 SYSTEM, USER, ASSISTANT, OBS = "<|system|>", "<|user|>", "<|assistant|>", "<|obs|>"

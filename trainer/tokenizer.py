@@ -24,6 +24,15 @@ TOKEN_NORMAL, TOKEN_CONTROL, TOKEN_USER_DEFINED = 1, 3, 4
 GGUF_MODEL = "gpt2"  # byte-level BPE
 GGUF_PRE = "gpt-2"  # the GPT-2 split regex, which is what pre_tokenizers.ByteLevel uses
 
+# llama.cpp's pre-tokenizer names -> the same split in HF tokenizers. "smollm" (SmolLM2,
+# StarCoder) splits every digit on its own before the GPT-2 regex.
+PRE_TOKENIZERS = {
+    "gpt-2": lambda: pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True),
+    "smollm": lambda: pre_tokenizers.Sequence([
+        pre_tokenizers.Digits(individual_digits=True),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)]),
+}
+
 
 def _added(text: str, special: bool) -> AddedToken:
     return AddedToken(text, single_word=False, lstrip=False, rstrip=False, normalized=False,
@@ -40,17 +49,41 @@ def _configure(tok: HFTokenizer) -> HFTokenizer:
 
 class Tokenizer:
     """Wrapper that hides the HF object and fixes the id layout: the prompt format's special
-    tokens take ids 0..len(SPECIAL_TOKENS)-1 in prompt_format order, then bytes and merges."""
+    tokens take ids 0..len(SPECIAL_TOKENS)-1 in prompt_format order, then bytes and merges.
 
-    def __init__(self, hf: HFTokenizer):
+    A *chat* tokenizer is a pretrained model's own vocabulary (a retrofit, prompt format
+    v2): it has none of our special tokens, its turns are ChatML (<|im_start|>/<|im_end|>),
+    and `gguf_fields` keeps the source file's fields so that conversion round-trips them.
+    """
+
+    def __init__(self, hf: HFTokenizer, gguf_fields: dict | None = None):
         self._hf = hf
+        self.gguf_fields = gguf_fields
         self.special_ids: dict[str, int] = {}
+        if gguf_fields is not None:
+            types = gguf_fields["token_type"]
+            self.control_ids = frozenset(i for i, ty in enumerate(types) if ty == TOKEN_CONTROL)
+            self._bos, self._eos = int(gguf_fields["bos_token_id"]), int(gguf_fields["eos_token_id"])
+            self._pad = int(gguf_fields.get("padding_token_id", self._eos))
+            return
         for t in pf.SPECIAL_TOKENS:
             i = hf.token_to_id(t)
             if i is None:
                 raise ValueError(f"tokenizer lacks the special token {t!r}")
             self.special_ids[t] = i
         self.control_ids: frozenset[int] = frozenset(self.special_ids[t] for t in pf.CONTROL_TOKENS)
+        self._bos, self._eos = self.special_ids[pf.BOS], self.special_ids[pf.EOS]
+        self._pad = self.special_ids[pf.PAD]
+
+    @property
+    def is_chat(self) -> bool:
+        return self.gguf_fields is not None
+
+    @property
+    def stop_ids(self) -> frozenset[int]:
+        """Ids that end a generation: EOS, and for chat vocabularies every control token
+        (<|im_end|>, <|endoftext|>, a stray <|im_start|>)."""
+        return self.control_ids if self.is_chat else frozenset({self._eos})
 
     # -- building -------------------------------------------------------------------------
     @classmethod
@@ -107,15 +140,15 @@ class Tokenizer:
 
     @property
     def bos_id(self) -> int:
-        return self.special_ids[pf.BOS]
+        return self._bos
 
     @property
     def eos_id(self) -> int:
-        return self.special_ids[pf.EOS]
+        return self._eos
 
     @property
     def pad_id(self) -> int:
-        return self.special_ids[pf.PAD]
+        return self._pad
 
     # -- GGUF -----------------------------------------------------------------------------
     def to_gguf_fields(self) -> dict:
@@ -123,6 +156,8 @@ class Tokenizer:
 
         tokens are in id order in their byte-level spelling; merges are "left right" strings.
         """
+        if self.gguf_fields is not None:
+            return dict(self.gguf_fields)
         state = json.loads(self._hf.to_str())
         vocab: dict[str, int] = state["model"]["vocab"]
         n = self.vocab_size
@@ -154,9 +189,13 @@ class Tokenizer:
 
     @classmethod
     def from_gguf_fields(cls, fields: dict) -> Tokenizer:
-        """Rebuild the tokenizer from to_gguf_fields() output (e.g. read back from a GGUF)."""
+        """Rebuild the tokenizer from GGUF fields: to_gguf_fields() output read back, or a
+        pretrained model's own byte-level BPE (then a chat tokenizer, see the class doc)."""
         if fields.get("model") != GGUF_MODEL:
             raise ValueError(f"unsupported tokenizer model {fields.get('model')!r}; expected {GGUF_MODEL!r}")
+        pre = fields.get("pre") or GGUF_PRE
+        if pre not in PRE_TOKENIZERS:
+            raise ValueError(f"unsupported pre-tokenizer {pre!r}; known: {', '.join(PRE_TOKENIZERS)}")
         tokens: list[str] = list(fields["tokens"])
         types: list[int] = list(fields["token_type"])
         if len(tokens) != len(types):
@@ -164,7 +203,7 @@ class Tokenizer:
         vocab = {t: i for i, t in enumerate(tokens)}
         merges = [tuple(m.split(" ", 1)) for m in fields["merges"]]
         hf = HFTokenizer(models.BPE(vocab=vocab, merges=merges))
-        hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=True)
+        hf.pre_tokenizer = PRE_TOKENIZERS[pre]()
         hf.decoder = decoders.ByteLevel()
         added = [(i, t, ty) for i, (t, ty) in enumerate(zip(tokens, types, strict=True))
                  if ty in (TOKEN_CONTROL, TOKEN_USER_DEFINED)]
@@ -173,7 +212,8 @@ class Tokenizer:
                 hf.add_special_tokens([_added(t, True)])
             else:
                 hf.add_tokens([_added(t, False)])
-        return cls(hf)
+        ours = pf.BOS in vocab and types[vocab[pf.BOS]] == TOKEN_CONTROL
+        return cls(hf) if ours else cls(hf, dict(fields))
 
 
 def _demote_text_tokens(state_json: str) -> str:

@@ -129,6 +129,34 @@ def render_hrm(messages: Sequence[Message]) -> str:
     return "".join(out)
 
 
+IM_START, IM_END = "<|im_start|>", "<|im_end|>"
+CHATML_ROLES = {"system": "system", "user": "user", "assistant": "assistant", "tool": "user"}
+PLAN_OPENER = "Plan:\n"  # a retrofit's plan turn opens with this line; steps follow
+
+
+def render_chatml(messages: Sequence[Message]) -> str:
+    """ChatML prompt text for HRM-Code retrofits (pretrained chat vocabularies, prompt
+    format v2): the same messages as render_hrm, laid out as the pretrained model's chat
+    turns. Our short system prompt comes first, files are inlined into the next user turn
+    (as for chat models), a tool observation is a user turn, and a trailing "plan" message
+    opens the assistant turn with PLAN_OPENER. Training data is rendered by this function
+    too (trainer.data.chat_tasks), so inference sees exactly what tuning saw."""
+    plan = bool(messages) and messages[-1].role == PLAN_ROLE
+    body = list(messages[:-1] if plan else messages)
+    if any(m.role == PLAN_ROLE for m in body):
+        raise ValueError('a "plan" message may only come last')
+    turns = inline_files(body)
+    if not turns or turns[0].role != "system":
+        turns.insert(0, Message("system", load("hrm_system.md").strip()))
+    out = []
+    for m in turns:
+        if m.role not in CHATML_ROLES:
+            raise ValueError(f"HRM-Code prompts have no role {m.role!r}")
+        out.append(f"{IM_START}{CHATML_ROLES[m.role]}\n{m.content}{IM_END}\n")
+    out.append(f"{IM_START}assistant\n" + (PLAN_OPENER if plan else ""))
+    return "".join(out)
+
+
 def _split_file(m: Message) -> tuple[str, str]:
     path, _, content = m.content.partition("\n")
     return path, content

@@ -277,8 +277,10 @@ void hrm_module_decode(const hrm_dims *D, const hrm_layer *L, int n_layers,
         matq(P->type[6], P->w[6], d, H, xq, 1, h, nt);
         for (int i = 0; i < d; i++) x[i] += h[i];
     }
-    rmsnorm(x, out_norm, d, D->eps, h);
-    memcpy(x, h, sizeof(float) * d);
+    if (out_norm) {  /* retrofitted modules have no exit norm */
+        rmsnorm(x, out_norm, d, D->eps, h);
+        memcpy(x, h, sizeof(float) * d);
+    }
     free(xq);
     free(h);
 }

@@ -44,8 +44,10 @@ class Engine:
         self.n_ctx = min(n_ctx or self.cfg.max_seq_len, self.cfg.max_seq_len)
         self.cache = KVCache(self.cfg, max_len=self.n_ctx)
         self._ids: list[int] = []  # what the cache holds, position by position
-        self._openers = {self.tokenizer.special_ids[t] for t in pf.BLOCK_OPENERS}
-        self._causal = self.tokenizer.special_ids[pf.CAUSAL_OPENER]
+        # Chat vocabularies (retrofits) have no prefix blocks: plain causal attention.
+        ids = self.tokenizer.special_ids
+        self._openers = {ids[t] for t in pf.BLOCK_OPENERS if t in ids}
+        self._causal = ids.get(pf.CAUSAL_OPENER, -1)
         self._last: Output | None = None
         self.turn: list[int] = []  # prompt + completion ids of the last stream() call, no EOS
         self.last = CallStats()
@@ -135,7 +137,7 @@ class Engine:
         stats = self.last
         text = TextStream(lambda t: self.tokenizer.decode(t), stop)
         stats.finish_reason = "length"
-        eos = {self.tokenizer.eos_id}
+        eos = set(self.tokenizer.stop_ids)
         for tok, out in generate_ids(self.model, self.cache, first, max_tokens, temperature,
                                      top_p, eos, logits_processor, seed):
             self._last = out

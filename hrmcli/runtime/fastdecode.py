@@ -48,7 +48,10 @@ class FusedModule(Module):
                      blk.ffn_norm.weight.detach().float().contiguous()]
             keep += norms
             layers[i].attn_norm, layers[i].ffn_norm = (n.data_ptr() for n in norms)
-        keep.append(self.norm.weight.detach().float().contiguous())
+        self._exit_norm = None
+        if self.norm is not None:
+            self._exit_norm = self.norm.weight.detach().float().contiguous()
+            keep.append(self._exit_norm)
         self._c, self._layers, self._keep = c, layers, keep
         return True
 
@@ -60,7 +63,8 @@ class FusedModule(Module):
         dims = Dims(cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.hidden,
                     cache.max_len, cfg.n_kv_heads * cache.max_len * cfg.head_dim, cfg.norm_eps)
         self._c.module_decode(ctypes.byref(dims), self._layers, len(self.layers),
-                              self._keep[-1].data_ptr(), out.data_ptr(), cache.k.data_ptr(),
+                              None if self._exit_norm is None else self._exit_norm.data_ptr(),
+                              out.data_ptr(), cache.k.data_ptr(),
                               cache.v.data_ptr(), slot, cache.pos, cos.contiguous().data_ptr(),
                               sin.contiguous().data_ptr(), torch.get_num_threads())
         return out.type_as(x)
@@ -77,7 +81,7 @@ def install(model: HRMCode) -> bool:
     c = lib()
     if c is None:
         return False
-    mods = [m for m in (model.h, model.l) if m is not None]
+    mods = [m for m in (model.prelude, model.h, model.l) if m is not None and len(m.layers)]
     for m in mods:
         m.__class__ = FusedModule
         m.cfg = model.cfg

@@ -17,8 +17,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from converters.gguf_export import ARCH, FLOAT_KEYS, INT_KEYS, gguf_name
-from hrmcli.prompt_format import PROMPT_FORMAT_VERSION
+from converters.gguf_export import (
+    ARCH,
+    BOOL_KEYS,
+    FLOAT_KEYS,
+    INT_KEYS,
+    OPTIONAL_INT_KEYS,
+    gguf_name,
+)
+from hrmcli.prompt_format import SUPPORTED_FORMATS
 from hrmcli.runtime import fastdecode
 from hrmcli.runtime.kernels import F16, F32, NAMES, QMatrix, ggml, row_bytes
 from hrmcli.runtime.model import HRMCode, HRMConfig, rope_tables
@@ -77,6 +84,8 @@ def config_from_metadata(md: dict, path: Path) -> HRMConfig:
         raise GGUFError(f"{path} lacks hyperparameters {missing}: {RECONVERT}")
     vals = {k: int(md[f"{ARCH}.{k}"]) for k in INT_KEYS}
     vals.update({k: float(md[f"{ARCH}.{k}"]) for k in FLOAT_KEYS})
+    vals.update({k: int(md[f"{ARCH}.{k}"]) for k in OPTIONAL_INT_KEYS if f"{ARCH}.{k}" in md})
+    vals.update({k: bool(md[f"{ARCH}.{k}"]) for k in BOOL_KEYS if f"{ARCH}.{k}" in md})
     return HRMConfig(**vals)
 
 
@@ -97,14 +106,32 @@ def tokenizer_from_metadata(md: dict, cfg: HRMConfig, path: Path):
         raise GGUFError(f"{path}: tokenizer has {len(fields['tokens'])} tokens but the model's "
                         f"vocabulary is {cfg.vocab_size}; the file mixes two models: {RECONVERT}")
     version = md.get(f"{ARCH}.prompt_format_version")
-    if version != PROMPT_FORMAT_VERSION:
+    if version not in SUPPORTED_FORMATS:
         raise GGUFError(f"{path} uses prompt format v{version}, this hrm speaks "
-                        f"v{PROMPT_FORMAT_VERSION}: upgrade hrm or re-convert the model")
+                        f"v{' and v'.join(map(str, SUPPORTED_FORMATS))}: upgrade hrm or "
+                        "re-convert the model")
+    if md.get("tokenizer.chat_template"):
+        fields["chat_template"] = str(md["tokenizer.chat_template"])
     try:
         return Tokenizer.from_gguf_fields(fields)
     except (ValueError, KeyError) as e:
         raise GGUFError(f"{path}: embedded tokenizer does not match this hrm ({e}): "
                         f"{RECONVERT}") from e
+
+
+def load_tokenizer(path: str | Path):
+    """The tokenizer embedded in any byte-level-BPE GGUF (ours or a pretrained llama)."""
+    from trainer.tokenizer import Tokenizer
+
+    path = Path(path)
+    md = read_metadata(_reader(path))
+    fields = tokenizer_fields(md)
+    if "tokens" not in fields:
+        raise GGUFError(f"{path} has no embedded tokenizer")
+    try:
+        return Tokenizer.from_gguf_fields(fields)
+    except (ValueError, KeyError) as e:
+        raise GGUFError(f"{path}: unsupported tokenizer ({e})") from e
 
 
 def _matrix(t, path: Path) -> QMatrix:
@@ -135,7 +162,8 @@ def load(path: str | Path) -> Loaded:
 
     with torch.device("meta"):
         model = HRMCode(cfg)
-    expect = {gguf_name(k): (k, tuple(v.shape)) for k, v in model.state_dict().items()}
+    expect = {gguf_name(k): (k, tuple(v.shape)) for k, v in model.state_dict().items()
+              if not (cfg.tie_embeddings and k == "lm_head.weight")}
     try:
         tensors = {t.name: t for t in reader.tensors}
     except Exception as e:
@@ -156,8 +184,14 @@ def load(path: str | Path) -> Loaded:
 
     use_ggml = ggml() is not None
 
+    tied = mats["embed.weight"] if cfg.tie_embeddings else None
+
     def weight(name: str) -> QMatrix:
-        m = mats.pop(f"{name}.weight")
+        if tied is not None and name in ("embed", "lm_head"):
+            mats.pop("embed.weight", None)
+            m = tied
+        else:
+            m = mats.pop(f"{name}.weight")
         if use_ggml:
             m.to_ggml()
         return m

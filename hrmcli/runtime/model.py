@@ -10,6 +10,17 @@ heads read the final z_H.
 The transformer baselines are the same code: h_cycles=1, l_cycles=0 and n layers in H is a
 plain pre-norm transformer (`HRMConfig.transformer(...)`).
 
+A *retrofit* (`retrofit=True`, built by converters.retrofit from a pretrained llama GGUF) keeps
+the pretrained function exact at its identity setting: a prelude of pretrained layers runs
+once on the embedding (e), then per H cycle L runs l_cycles times on
+`e + inject_l(z_L) + inject_h(z_H)` and H once on z_L; one final RMSNorm precedes the heads
+and modules have no exit norm. The injections start at zero, so the recursion is the
+pretrained stack until tuning finds a use for it. Two layouts are compared in the model card:
+(a) recurrent core: prelude = early layers, L = a block of late layers looped, H = the coda;
+(b) planner H: L = the whole pretrained stack, H = new blocks whose output projections start
+at zero (so H is the identity at first), fed back into L each H cycle. Plain causal attention
+(the pretrained models never saw bidirectional prefix blocks).
+
 Decoding keeps one KV cache per *layer application* (module call x layer), because each call
 sees a different input; the cache is append-only across agent turns.
 """
@@ -42,6 +53,9 @@ class HRMConfig:
     rope_base: float = 10000.0
     norm_eps: float = 1e-5
     n_tools: int = len(TOOLS)
+    tie_embeddings: bool = False  # lm_head shares the embedding matrix (SmolLM2, many llamas)
+    retrofit: bool = False  # pretrained layout: prelude, zero-init injections, one final norm
+    prelude_layers: int = 0  # retrofit: pretrained layers run once before the recursion
 
     @property
     def head_dim(self) -> int:
@@ -58,6 +72,10 @@ class HRMConfig:
         return self.l_cycles == 0
 
     @property
+    def has_l(self) -> bool:
+        return self.l_cycles > 0 and (self.l_layers > 0 or not self.retrofit)
+
+    @property
     def n_calls(self) -> int:
         """Module calls per forward: each H cycle runs L l_cycles times, then H once."""
         return self.h_cycles * (self.l_cycles + 1)
@@ -65,13 +83,16 @@ class HRMConfig:
     @property
     def n_applications(self) -> int:
         """Layer applications per token (N_app in the design notes): FLOPs and KV-cache size."""
-        return self.h_cycles * (self.h_layers + self.l_cycles * self.l_layers)
+        return self.prelude_layers + self.h_cycles * (self.h_layers + self.l_cycles * self.l_layers)
 
     def call_plan(self) -> list[tuple[str, int]]:
-        """[(module, first KV-cache slot)] for every module call, in order."""
+        """[(module, first KV-cache slot)] for every module call, in order ("P" = prelude)."""
         plan, slot = [], 0
+        if self.prelude_layers:
+            plan.append(("P", 0))
+            slot = self.prelude_layers
         for _ in range(self.h_cycles):
-            for _ in range(self.l_cycles):
+            for _ in range(self.l_cycles if self.has_l else 0):
                 plan.append(("L", slot))
                 slot += self.l_layers
             plan.append(("H", slot))
@@ -252,17 +273,18 @@ class Block(nn.Module):
 
 
 class Module(nn.Module):
-    """One reasoning module (H or L): pre-norm blocks, then an RMSNorm at the exit."""
+    """One reasoning module (H or L): pre-norm blocks, then an RMSNorm at the exit
+    (none in a retrofit, where the pretrained stack's one final norm sits before the heads)."""
 
-    def __init__(self, cfg: HRMConfig, n_layers: int):
+    def __init__(self, cfg: HRMConfig, n_layers: int, exit_norm: bool = True):
         super().__init__()
         self.layers = nn.ModuleList(Block(cfg) for _ in range(n_layers))
-        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.norm = RMSNorm(cfg.d_model, cfg.norm_eps) if exit_norm else None
 
     def forward(self, x, cos, sin, mask, cache, slot):
         for i, layer in enumerate(self.layers):
             x = layer(x, cos, sin, mask, cache, slot + i)
-        return self.norm(x)
+        return x if self.norm is None else self.norm(x)
 
 
 @dataclass
@@ -278,10 +300,22 @@ class HRMCode(nn.Module):
         super().__init__()
         self.cfg = cfg
         self.embed = nn.Embedding(cfg.vocab_size, cfg.d_model)
-        self.h = Module(cfg, cfg.h_layers)
-        self.l = Module(cfg, cfg.l_layers) if not cfg.is_transformer else None
-        self.z_l_init = nn.Parameter(torch.zeros(cfg.d_model)) if not cfg.is_transformer else None
+        exit_norm = not cfg.retrofit
+        self.prelude = Module(cfg, cfg.prelude_layers, False) if cfg.prelude_layers else None
+        self.h = Module(cfg, cfg.h_layers, exit_norm)
+        self.l = Module(cfg, cfg.l_layers, exit_norm) if cfg.has_l else None
+        self.z_l_init = None
+        self.inject_l = self.inject_h = self.norm = None
+        if cfg.retrofit:
+            self.norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+            if self.l is not None:
+                self.inject_l = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+                self.inject_h = nn.Linear(cfg.d_model, cfg.d_model, bias=False)
+        elif not cfg.is_transformer:
+            self.z_l_init = nn.Parameter(torch.zeros(cfg.d_model))
         self.lm_head = nn.Linear(cfg.d_model, cfg.vocab_size, bias=False)
+        if cfg.tie_embeddings:
+            self.lm_head.weight = self.embed.weight
         self.plan_head = nn.Linear(cfg.d_model, cfg.n_tools, bias=False)
         self.halt_head = nn.Linear(cfg.d_model, 1, bias=True)
         cos, sin = rope_tables(cfg)
@@ -301,19 +335,24 @@ class HRMCode(nn.Module):
         nn.init.trunc_normal_(self.embed.weight, std=1.0, a=-2.0, b=2.0)
         if self.z_l_init is not None:
             nn.init.trunc_normal_(self.z_l_init, std=1.0, a=-2.0, b=2.0)
+        for inj in (self.inject_l, self.inject_h):
+            if inj is not None:
+                inj.weight.zero_()
         self.halt_head.bias.fill_(-2.0)
 
     def num_params(self, exclude_embeddings: bool = False) -> int:
-        n = sum(p.numel() for p in self.parameters())
+        n = sum(p.numel() for p in self.parameters())  # a tied head is counted once
         return n - self.embed.weight.numel() if exclude_embeddings else n
 
     def forward(self, tokens: Tensor, block: Tensor | None = None, cache: KVCache | None = None,
-                grad_window: int | None = None) -> Output:
+                grad_window: int | None = None, select: Tensor | None = None) -> Output:
         """tokens: (B, T). block: (B, T) block ids (see block_ids) or None for plain causal.
 
         grad_window: only the last k module calls build a graph (HRM's 1-step gradient
         generalised, HRM-Text's window); None backpropagates through every call.
         With a cache, tokens continue from cache.pos and the cache advances by T.
+        select: (B, T) bool; when given, the heads run only there and return (N, ...) rows
+        (answer-only tuning: a 49k-vocabulary head on prompt tokens is wasted work).
         """
         cfg = self.cfg
         b, t = tokens.shape
@@ -333,17 +372,38 @@ class HRMCode(nn.Module):
             mask = attention_mask(block, block, 0)
 
         x = self.embed(tokens)
-        z_h = x
-        z_l = self.z_l_init.expand_as(x) if self.l is not None else None
         calls = cfg.call_plan()
         first_grad = 0 if grad_window is None else max(0, len(calls) - grad_window)
+        step = self._retrofit_call if cfg.retrofit else self._hrm_call
+        state = (x, x, self.z_l_init.expand_as(x) if self.z_l_init is not None else None)
         for i, (which, slot) in enumerate(calls):
             with torch.set_grad_enabled(torch.is_grad_enabled() and i >= first_grad):
-                if which == "L":
-                    z_l = self.l(z_l + z_h + x, cos, sin, mask, cache, slot)
-                else:
-                    inp = z_h if z_l is None else z_h + z_l
-                    z_h = self.h(inp, cos, sin, mask, cache, slot)
+                state = step(which, state, (cos, sin, mask, cache, slot))
         if cache is not None:
             cache.pos = start + t
+        z_h = state[1] if self.norm is None else self.norm(state[1])
+        if select is not None:
+            z_h = z_h[select]
         return Output(self.lm_head(z_h), self.plan_head(z_h), self.halt_head(z_h).squeeze(-1), z_h)
+
+    def _hrm_call(self, which: str, state, args):
+        """HRM: L on z_L + z_H + x, H on z_H + z_L (z_H starts as x, z_L as a learned vector)."""
+        x, z_h, z_l = state
+        if which == "L":
+            return x, z_h, self.l(z_l + z_h + x, *args)
+        return x, self.h(z_h if z_l is None else z_h + z_l, *args), z_l
+
+    def _retrofit_call(self, which: str, state, args):
+        """Retrofit: e = prelude(x); L on e + inject_l(z_L) + inject_h(z_H); H on z_L.
+        Before the first L call z_L and z_H carry nothing (they enter only through the zero-
+        initialised injections); without L, H reads e directly."""
+        e, z_h, z_l = state
+        if which == "P":
+            e = self.prelude(e, *args)
+            return e, e, None
+        if which == "L":
+            inp = e
+            if z_l is not None:
+                inp = inp + self.inject_l(z_l) + self.inject_h(z_h)
+            return e, z_h, self.l(inp, *args)
+        return e, self.h(e if z_l is None else z_l, *args), z_l

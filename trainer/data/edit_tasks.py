@@ -18,7 +18,7 @@ import tree_sitter as ts
 
 from hrmcli import prompt_format as pf
 from hrmcli.agent.editblocks import DIVIDER_RE, REPLACE_RE, SEARCH_RE, clean_path_line, parse_edits
-from trainer.data.phrasing import DOC_WORDS, bug_hint, phrase
+from trainer.data.phrasing import DOC_WORDS, bug_hint, expand, phrase
 from trainer.data.treesitter import Source, load, walk
 
 
@@ -106,7 +106,7 @@ SPECS: dict[str, LangSpec] = {
 }
 
 TASK_TYPES: tuple[str, ...] = ("implement", "rename", "literal", "add_param", "add_import", "fix_bug")
-DIFFICULTY = {"literal": 1, "add_import": 1, "fix_bug": 2, "rename": 2, "add_param": 2, "implement": 3}
+DIFFICULTY = {"remove_debug": 1, "delete_function": 1, "literal": 1, "add_import": 1, "fix_bug": 2, "rename": 2, "add_param": 2, "implement": 3}
 MAX_FILE_CHARS = 16000
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -696,9 +696,91 @@ GENERATORS: dict[str, Gen] = {
 }
 
 
-def tasks_for_file(path: str, text: str, lang: str, seed: int,
-                   kinds: tuple[str, ...] = TASK_TYPES, max_chars: int = MAX_FILE_CHARS) -> Iterator[dict]:
-    """Training records for one source file; deterministic for (seed, path, text)."""
+_DEBUG_LINE = {
+    "python": 'print("DEBUG {name}:", {arg})',
+    "javascript": 'console.log("DEBUG {name}:", {arg});',
+    "typescript": 'console.log("DEBUG {name}:", {arg});',
+    "go": 'fmt.Println("DEBUG {name}:", {arg})',
+    "rust": 'println!("DEBUG {name}: {{:?}}", {arg});',
+    "java": 'System.out.println("DEBUG {name}: " + {arg});',
+    "c": 'printf("DEBUG {name}\\n");',
+    "cpp": 'std::cerr << "DEBUG {name}" << std::endl;',
+}
+_REMOVE_DEBUG = (
+    "Remove the debug print from `{name}`.",
+    "[Please |][remove|delete|drop] the [leftover |stray |]debug [print|output|logging line] in `{name}`.",
+    "`{name}` still prints debug output; [remove it|take it out|clean that up].",
+    "[Clean up|Tidy] `{name}`: [get rid of|remove] the DEBUG [line|print].",
+)
+_DELETE_FUNCTION = (
+    "[Remove|Delete] the [unused |]function `{name}`[| from {path}].",
+    "`{name}` is [dead code|no longer used|not needed anymore]; [delete|remove] it.",
+    "[Please |]drop `{name}`[| from {path}], nothing calls it.",
+)
+
+
+def gen_remove_debug(src: Source, path: str, rng: random.Random) -> Iterator[EditTask]:
+    """A debug print inserted as the first statement of a function; the task removes it."""
+    data = src.data
+    for fn in rng.sample(functions(src), min(2, len(functions(src)))):
+        body = fn.body
+        stmts = [c for c in body.named_children if c.type != "comment"] if body else []
+        if stmts and src.node_text(stmts[0]).lstrip()[:1] in ('"', "'"):
+            stmts = stmts[1:]  # a docstring stays first
+        first = stmts[0] if stmts else None
+        if first is None or first.start_point[0] == fn.node.start_point[0]:
+            continue
+        s = _line_start(data, first.start_byte)
+        indent = _indent_at(data, first.start_byte)
+        if data[s:first.start_byte].strip():
+            continue
+        params = _params(fn.node)
+        names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src.node_text(params)) if params else []
+        names = [n for n in names if n not in ("self", "this", "cls", "int", "str", "const",
+                                                "let", "var", "func", "fn", "mut", "bool")]
+        arg = names[0] if names else '""'
+        line = _DEBUG_LINE[src.lang].format(name=fn.name, arg=arg)
+        before = (data[:s] + f"{indent}{line}\n".encode() + data[s:]).decode("utf-8")
+        text = expand(rng.choice(_REMOVE_DEBUG), rng).format(name=fn.name, path=path)
+        yield EditTask(path, src.lang, "remove_debug", text, before, src.text)
+        return
+
+
+def gen_delete_function(src: Source, path: str, rng: random.Random) -> Iterator[EditTask]:
+    """The file with one more function (a copy of another under a new name that nothing
+    uses); the task deletes it."""
+    fns = [f for f in functions(src) if f.node.parent is not None
+           and f.node.parent.type in ("module", "program", "source_file", "translation_unit")]
+    if len(fns) < 1:
+        return
+    f = rng.choice(fns)
+    taken = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", src.text))
+    new = new_name(f.name, rng, taken, src.lang)
+    if new is None:
+        return
+    data = src.data
+    s = _line_start(data, f.node.start_byte)
+    e = data.find(b"\n", f.node.end_byte - 1)
+    if e < 0:
+        return
+    chunk = data[s:e + 1].decode("utf-8")
+    copy = re.sub(rf"\b{re.escape(f.name)}\b", new, chunk, count=1)
+    before = (data[:s].decode("utf-8") + copy + "\n" + data[s:].decode("utf-8"))
+    text = expand(rng.choice(_DELETE_FUNCTION), rng).format(name=new, path=path)
+    yield EditTask(path, src.lang, "delete_function", text, before, src.text)
+
+
+GENERATORS: dict[str, Gen] = {
+    "implement": gen_implement, "rename": gen_rename, "literal": gen_literal,
+    "add_param": gen_add_param, "add_import": gen_add_import, "fix_bug": gen_fix_bug,
+    "remove_debug": gen_remove_debug, "delete_function": gen_delete_function,
+}
+
+
+def edit_tasks_for_file(path: str, text: str, lang: str, seed: int,
+                        kinds: tuple[str, ...] = tuple(GENERATORS),
+                        max_chars: int = MAX_FILE_CHARS) -> Iterator[EditTask]:
+    """Edit tasks for one source file; deterministic for (seed, path, text)."""
     if len(text) > max_chars or lang not in SPECS or clean_path_line(path) != path:
         return
     src = load(text, lang, path)
@@ -708,11 +790,17 @@ def tasks_for_file(path: str, text: str, lang: str, seed: int,
         rng = random.Random(f"{seed}:{kind}:{path}:{len(text)}")
         try:
             for t in GENERATORS[kind](src, path, rng):
-                if t.before == t.after:
-                    continue
-                try:
-                    yield t.record()
-                except Unrepresentable:
-                    continue
+                if t.before != t.after:
+                    yield t
         except (ValueError, UnicodeDecodeError, RecursionError):
+            continue
+
+
+def tasks_for_file(path: str, text: str, lang: str, seed: int,
+                   kinds: tuple[str, ...] = TASK_TYPES, max_chars: int = MAX_FILE_CHARS) -> Iterator[dict]:
+    """Training records (HRM-Code's own prompt format) for one source file."""
+    for t in edit_tasks_for_file(path, text, lang, seed, kinds, max_chars):
+        try:
+            yield t.record()
+        except Unrepresentable:
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hrmcli.agent.backends import BackendError, ContextExceeded
 from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
-from hrmcli.agent.prompts import HRM_STYLE, render_hrm
+from hrmcli.agent.prompts import HRM_STYLE, render_chatml, render_hrm
 
 # One generation at a time per process: an Engine keeps its KV cache and prompt-prefix state
 # between calls, and ggml's compute is not safe to enter from two threads at once (the
@@ -65,6 +65,11 @@ class HRMBackend:
             self._halt = self.engine.halt_prob
         return self._halt
 
+    def render(self, messages: Sequence[Message]) -> str:
+        """Prompt text in the model's own layout: HRM-Code's tokens, or ChatML for a
+        retrofit of a pretrained chat model."""
+        return render_chatml(messages) if self.engine.tokenizer.is_chat else render_hrm(messages)
+
     def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
         with _GENERATE:
             yield from self._stream(messages, opts)
@@ -73,7 +78,7 @@ class HRMBackend:
         self.last = None
         self._halt = None
         t0 = time.perf_counter()
-        prompt = render_hrm(messages)
+        prompt = self.render(messages)
         prompt_tokens = len(self.engine.tokenize(prompt))
         if prompt_tokens >= self.context_size:
             raise ContextExceeded(
