@@ -39,10 +39,152 @@ def test_exact_match_replaces(tmp_path: Path) -> None:
     assert r.new_contents == {"a.py": "def f():\n    return 2\n"}
 
 
-def test_only_first_of_duplicate_matches(tmp_path: Path) -> None:
-    p = write(tmp_path, "a.txt", "x = 1\ny\nx = 1\n")
-    assert run(tmp_path, block("a.txt", "x = 1\n", "x = 2\n")).ok
-    assert p.read_text() == "x = 2\ny\nx = 1\n"
+# ------------------------------------------------------------------ ambiguity
+
+
+def refused_whole(root: Path, *blocks: EditBlock) -> str:
+    """Apply, expect a refusal that wrote nothing, return the first reason."""
+    before = snapshot(root)
+    r = run(root, *blocks)
+    assert not r.ok and r.applied == [] and r.diff == "" and r.new_contents == {}
+    assert snapshot(root) == before
+    return r.failed[0].reason
+
+
+def test_duplicate_match_is_refused_with_each_line_number(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "x = 1\ny\nx = 1\nz\nx = 1\n")
+    reason = refused_whole(tmp_path, block("a.txt", "x = 1\n", "x = 2\n"))
+    assert "SEARCH matches 3 places in a.txt, at lines 1, 3, 5" in reason
+    assert "never guesses" in reason and "Add more of the unchanged lines" in reason
+
+
+def test_duplicate_multiline_match_lists_spans(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", "def f():\n    return 1\n\ndef g():\n    pass\n\ndef f():\n    return 1\n")
+    reason = refused_whole(tmp_path, block("a.py", "def f():\n    return 1\n", "x\n"))
+    assert "at lines 1-2, 7-8" in reason
+
+
+def test_overlapping_matches_are_ambiguous(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "a\na\na\n")
+    assert "at lines 1-2, 2-3" in refused_whole(tmp_path, block("a.txt", "a\na\n", "b\n"))
+
+
+def test_more_context_picks_the_one_place(tmp_path: Path) -> None:
+    p = write(tmp_path, "a.txt", "[x]\nv = 1\n[y]\nv = 1\n")
+    assert run(tmp_path, block("a.txt", "[y]\nv = 1\n", "[y]\nv = 2\n")).ok
+    assert p.read_text() == "[x]\nv = 1\n[y]\nv = 2\n"
+
+
+def test_duplicate_after_reindenting_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.py", "class A:\n    def f(self):\n        return 1\n"
+                            "class B:\n    def f(self):\n        return 1\n")
+    reason = refused_whole(tmp_path, block("a.py", "def f(self):\n    return 1\n", "x\n"))
+    assert "2 places in a.py once indentation is adjusted, at lines 2-3, 5-6" in reason
+
+
+def test_exact_match_is_preferred_to_a_reindented_one(tmp_path: Path) -> None:
+    p = write(tmp_path, "a.py", "x = 1\ndef f():\n    x = 1\n")
+    assert run(tmp_path, block("a.py", "    x = 1\n", "    x = 2\n")).ok
+    assert p.read_text() == "x = 1\ndef f():\n    x = 2\n"
+
+
+def test_duplicate_after_dropping_blank_first_line_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "b = 2\nc\nb = 2\n")
+    reason = refused_whole(tmp_path, block("a.txt", "\nb = 2\n", "\nb = 3\n"))
+    assert "2 places in a.txt (leaving out its blank first line), at lines 1, 3" in reason
+
+
+def test_ambiguity_created_by_an_earlier_block_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "a\nb\n")
+    reason = refused_whole(tmp_path, block("a.txt", "a\n", "b\n", 1), block("a.txt", "b\n", "c\n", 2))
+    assert "at lines 1, 2" in reason and "count the changes of the blocks above" in reason
+
+
+def test_ambiguous_block_fails_whole_edit_across_files(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "a\n")
+    write(tmp_path, "b.txt", "x\nx\n")
+    before = snapshot(tmp_path)
+    r = run(tmp_path, block("a.txt", "a\n", "A\n", 1), block("b.txt", "x\n", "y\n", 2))
+    assert [(f.block, f.path) for f in r.failed] == [(2, "b.txt")]
+    assert snapshot(tmp_path) == before
+
+
+def test_many_matches_list_is_capped(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "x\n" * 60)
+    reason = refused_whole(tmp_path, block("a.txt", "x\n", "y\n"))
+    assert "SEARCH matches 60 places" in reason and "49, 50 and 10 more" in reason
+
+
+# ------------------------------------------------------------------ divider-like lines in content
+
+
+def apply_text(root: Path, text: str) -> ApplyResult:
+    parsed = parse_edits(text)
+    assert parsed.errors == []
+    return apply_edits(parsed.blocks, root)
+
+
+def test_rst_heading_in_replace_takes_the_matching_split(tmp_path: Path) -> None:
+    p = write(tmp_path, "doc.rst", "Intro\ntext\n")
+    text = ("doc.rst\n<<<<<<< SEARCH\ntext\n=======\ntext\n\nUsage\n=======\n\n"
+            "Run it.\n>>>>>>> REPLACE\n")
+    r = apply_text(tmp_path, text)
+    assert r.ok, r.failed
+    assert p.read_text() == "Intro\ntext\n\nUsage\n=======\n\nRun it.\n"
+
+
+def test_new_file_with_divider_like_lines_is_created_whole(tmp_path: Path) -> None:
+    text = "notes.txt\n<<<<<<< SEARCH\n=======\nTitle\n=======\nbody\n>>>>>>> REPLACE\n"
+    assert apply_text(tmp_path, text).ok
+    assert (tmp_path / "notes.txt").read_text() == "Title\n=======\nbody\n"
+
+
+def test_rst_heading_in_search_is_refused_not_split_at_the_first(tmp_path: Path) -> None:
+    # A ======= line inside SEARCH: reading it as the divider gives SEARCH "A", a prefix of
+    # the real SEARCH, so it matches the file too. hrm cannot tell the two apart: refused.
+    p = write(tmp_path, "doc.rst", "A\n=======\nold\n")
+    text = "doc.rst\n<<<<<<< SEARCH\nA\n=======\nold\n=======\nA\n=======\nnew\n>>>>>>> REPLACE\n"
+    reason = refused_whole_text(tmp_path, text)
+    assert "3 lines that look like the ======= divider (lines 2, 4, 6 after <<<<<<< SEARCH)" in reason
+    assert "more than one of them as the divider (lines 2, 4)" in reason
+    assert p.read_text() == "A\n=======\nold\n"
+
+
+def test_miscopied_search_past_a_heading_is_refused_not_split_early(tmp_path: Path) -> None:
+    # SEARCH copies the heading but mistypes the next line: only "A" (the first reading)
+    # matches, and applying it would put the rest of SEARCH into the file. Refused.
+    write(tmp_path, "doc.rst", "A\n=======\nold\n")
+    text = "doc.rst\n<<<<<<< SEARCH\nA\n=======\nolld\n=======\nnew\n>>>>>>> REPLACE\n"
+    reason = refused_whole_text(tmp_path, text)
+    assert "Only with line 2 as the divider does SEARCH match (line 1 of doc.rst)" in reason
+    assert "next line, 2, looks like a divider too" in reason
+
+
+def test_empty_search_reading_does_not_append_to_an_existing_file(tmp_path: Path) -> None:
+    write(tmp_path, "notes.txt", "Title\n=======\nbody\n")
+    text = "notes.txt\n<<<<<<< SEARCH\n=======\nbdy\n=======\nnew\n>>>>>>> REPLACE\n"
+    reason = refused_whole_text(tmp_path, text)
+    assert "SEARCH is empty, which would append to notes.txt" in reason
+
+
+def test_banner_line_in_replace_with_no_matching_reading_is_refused(tmp_path: Path) -> None:
+    write(tmp_path, "a.txt", "one\n")
+    text = "a.txt\n<<<<<<< SEARCH\nmissing\n=======\nx\n=======\ny\n>>>>>>> REPLACE\n"
+    reason = refused_whole_text(tmp_path, text)
+    assert "with none of them as the divider" in reason
+    assert "SEARCH does not match any lines in a.txt" in reason
+
+
+def test_single_divider_still_parses_to_one_reading(tmp_path: Path) -> None:
+    b = parse_edits("a.txt\n<<<<<<< SEARCH\nx\n=======\ny\n>>>>>>> REPLACE\n").blocks[0]
+    assert b.splits == () and not b.ambiguous_divider
+
+
+def refused_whole_text(root: Path, text: str) -> str:
+    before = snapshot(root)
+    r = apply_text(root, text)
+    assert not r.ok and r.applied == [] and snapshot(root) == before
+    return r.failed[0].reason
 
 
 def test_tabs_match_exactly(tmp_path: Path) -> None:
@@ -94,7 +236,21 @@ def test_elision(tmp_path: Path) -> None:
 def test_elision_piece_must_be_unique(tmp_path: Path) -> None:
     write(tmp_path, "a.py", "x\ny\nx\nz\n")
     r = run(tmp_path, block("a.py", "x\n...\nz\n", "w\n...\nz\n"))
-    assert not r.ok and "exactly once but occurs 2 times" in r.failed[0].reason
+    assert not r.ok and "exactly once but occurs 2 times (lines 1, 3)" in r.failed[0].reason
+
+
+def test_elision_keeps_every_untouched_line_ending(tmp_path: Path) -> None:
+    data = b"def f():\r\n    a = 1\n    b = 2\r\n    c = 3\n    return a\r\ntail"
+    p = write(tmp_path, "a.py", data)
+    assert run(tmp_path, block("a.py", "def f():\n...\n    return a\n", "def g():\n...\n    return c\n")).ok
+    # Only the two replaced lines take the file's dominant ending (CRLF: 3 of 5).
+    assert p.read_bytes() == (b"def g():\r\n    a = 1\n    b = 2\r\n    c = 3\n    return c\r\ntail")
+
+
+def test_elision_in_lf_file_with_crlf_lines_and_no_final_newline(tmp_path: Path) -> None:
+    p = write(tmp_path, "a.txt", b"a\nb\r\nc\nd\ne")
+    assert run(tmp_path, block("a.txt", "a\n...\nd\ne\n", "A\n...\nD\ne\n")).ok
+    assert p.read_bytes() == b"A\nb\r\nc\nD\ne"
 
 
 def test_elision_counts_must_line_up(tmp_path: Path) -> None:

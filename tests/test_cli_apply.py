@@ -88,6 +88,26 @@ def test_refused_path_exit_1(project: Path) -> None:
     assert not (project.parent / "x.txt").exists()
 
 
+def test_ambiguous_search_exit_1_names_each_match_json(repo: Path) -> None:
+    (repo / "c.txt").write_text("x = 1\ny\nx = 1\n")
+    edit = EDIT + "c.txt\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    r = hrm("apply", "-", "--json", cwd=repo, stdin=edit)
+    assert r.returncode == 1
+    out = json.loads(r.stdout)
+    assert out["applied"] == [] and [f["block"] for f in out["failed"]] == [2]
+    assert "SEARCH matches 2 places in c.txt, at lines 1, 3" in out["failed"][0]["reason"]
+    assert (repo / "a.txt").read_text() == "one\ntwo\n"
+    assert (repo / "c.txt").read_text() == "x = 1\ny\nx = 1\n"
+    assert git(repo, "rev-list", "--count", "HEAD").strip() == "1"
+
+
+def test_rst_heading_in_replace_applies_through_the_cli(project: Path) -> None:
+    edit = "a.txt\n<<<<<<< SEARCH\ntwo\n=======\ntwo\n\nUsage\n=======\n>>>>>>> REPLACE\n"
+    r = hrm("apply", "-", cwd=project, stdin=edit)
+    assert r.returncode == 0, r.stderr
+    assert (project / "a.txt").read_text() == "one\ntwo\n\nUsage\n=======\n"
+
+
 @pytest.mark.parametrize(
     "args",
     [["apply", "missing.txt"], ["apply", "-", "--root", "no/such/dir"], ["apply", "-", "--format", "xml"],

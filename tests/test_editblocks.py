@@ -149,3 +149,20 @@ def test_whole_file_parse() -> None:
 def test_whole_file_cut_off_is_an_error() -> None:
     with pytest.raises(MalformedWholeFile, match="src/a.py"):
         parse_whole_files("src/a.py\n```python\nprint('a')\n")
+
+
+def test_several_divider_lines_keep_every_reading() -> None:
+    text = "doc.rst\n<<<<<<< SEARCH\nTitle\n=======\nold\n=======\nTitle\n=====\nnew\n>>>>>>> REPLACE\n"
+    b = one(text)
+    assert b.ambiguous_divider and b.divider_lines == (2, 4, 6)
+    assert b.splits == (
+        ("Title\n", "old\n=======\nTitle\n=====\nnew\n"),
+        ("Title\n=======\nold\n", "Title\n=====\nnew\n"),
+        ("Title\n=======\nold\n=======\nTitle\n", "new\n"),
+    )
+    assert (b.search, b.replace) == b.splits[0]
+
+
+def test_one_divider_line_has_no_other_readings() -> None:
+    b = one(f"a.py\n{BODY}")
+    assert b.splits == () and b.divider_lines == () and not b.ambiguous_divider

@@ -10,6 +10,9 @@ Why it is built this way:
   spurious blank first line, then `...` elision). A wrong edit is worse than a failure
   the model can retry, so there is no other fuzzy matching; failures carry a "did you
   mean" snippet instead.
+- A SEARCH that matches several places is refused with the line numbers of each, never
+  applied to the first. A block with several divider-like lines (content can hold a line
+  of =======) is applied only when exactly one reading's SEARCH matches the file.
 - Paths come from a model: anything outside the root, binary, undecodable or too big
   is refused with a reason.
 """
@@ -25,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from hrmcli.agent.editblocks import BlockFailure, EditBlock
+from hrmcli.agent.editblocks import DIVIDER_RE, BlockFailure, EditBlock
 from hrmcli.agent.wholefile import WholeFile
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
@@ -101,6 +104,7 @@ class _Doc:
     bom: bool = False
     final_newline: bool = True
     mode: int | None = None
+    changed: bool = False  # an earlier block already edited it (line numbers moved)
 
 
 def _split(text: str) -> list[str]:
@@ -192,12 +196,15 @@ def _lines_of(section: str) -> list[str]:
 
 
 def _find_exact(keys: list[str], search: list[str]) -> int | None:
+    hits = _exact_hits(keys, search)
+    return hits[0] if hits else None
+
+
+def _exact_hits(keys: list[str], search: list[str]) -> list[int]:
+    """Every line index where search occurs exactly (overlapping occurrences included)."""
     n = len(search)
     first = search[0]
-    for i in range(len(keys) - n + 1):
-        if keys[i] == first and keys[i : i + n] == search:
-            return i
-    return None
+    return [i for i in range(len(keys) - n + 1) if keys[i] == first and keys[i : i + n] == search]
 
 
 def _indent(line: str) -> str:
@@ -257,18 +264,64 @@ class _NoMatch(Exception):
     pass
 
 
-def _match(keys: list[str], search: list[str], replace: list[str]) -> tuple[int, int, list[str]] | None:
-    """(start, end, replacement lines) of the first match, trying exact then indentation."""
-    i = _find_exact(keys, search)
-    if i is not None:
-        return i, i + len(search), replace
-    if not any(s.strip() for s in search):
-        return None
-    for i in range(len(keys) - len(search) + 1):
-        offset = _offset_at(keys, search, i)
-        if offset is not None:
-            return i, i + len(search), _reindent(replace, offset)
+@dataclass(frozen=True)
+class _Found:
+    """Where one matching rule found SEARCH: every place it matched, (start, end) line
+    indexes. More than one place is ambiguous and is refused, never applied to the first."""
+
+    spans: list[tuple[int, int]]
+    replace: list[str]
+    offsets: list[tuple[int, str] | None]
+    how: str  # how the match was made, for messages ("" for an exact match)
+
+    def single(self) -> tuple[int, int, list[str]]:
+        (start, end), offset = self.spans[0], self.offsets[0]
+        return start, end, _reindent(self.replace, offset) if offset else self.replace
+
+
+def _find(keys: list[str], search: list[str], replace: list[str]) -> _Found | None:
+    """All matches under the first rule that finds any: exact lines, then one uniform
+    indentation offset; each again without a spurious blank first SEARCH line. A rule
+    that matches somewhere is final: an exact match is never passed over for a
+    re-indented one elsewhere, and several matches under it make the edit ambiguous."""
+    tries = [(search, replace, "")]
+    if len(search) > 1 and not search[0].strip():
+        stripped_replace = replace[1:] if replace and not replace[0].strip() else replace
+        tries.append((search[1:], stripped_replace, " (leaving out its blank first line)"))
+    for s, r, note in tries:
+        n = len(s)
+        hits = _exact_hits(keys, s)
+        if hits:
+            return _Found([(i, i + n) for i in hits], r, [None] * len(hits), note)
+        if not any(x.strip() for x in s):
+            continue
+        offs = [(i, o) for i in range(len(keys) - n + 1) if (o := _offset_at(keys, s, i)) is not None]
+        if offs:
+            return _Found([(i, i + n) for i, _ in offs], r, [o for _, o in offs],
+                          note + " once indentation is adjusted")
     return None
+
+
+_MAX_PLACES = 50
+
+
+def _places(spans: Sequence[tuple[int, int]]) -> str:
+    """1-based line numbers of each span: '3, 7-9, 12'."""
+    shown = [f"{s + 1}" if e - s == 1 else f"{s + 1}-{e}" for s, e in spans[:_MAX_PLACES]]
+    more = len(spans) - len(shown)
+    return ", ".join(shown) + (f" and {more} more" if more else "")
+
+
+def _ambiguous(doc: _Doc, found: _Found) -> str:
+    reason = (
+        f"SEARCH matches {len(found.spans)} places in {doc.rel}{found.how}, at lines "
+        f"{_places(found.spans)}; hrm never guesses which one is meant. Add more of the "
+        "unchanged lines around the change to both SEARCH and REPLACE, so that SEARCH "
+        "matches exactly one place."
+    )
+    if doc.changed:
+        reason += " Line numbers count the changes of the blocks above."
+    return reason
 
 
 def _is_elision(line: str) -> bool:
@@ -285,8 +338,11 @@ def _pieces(lines: list[str]) -> list[list[str]]:
     return pieces
 
 
-def _match_elided(keys: list[str], search: list[str], replace: list[str]) -> list[str]:
-    """Apply a block whose SEARCH skips lines with `...`; each piece must occur once."""
+def _match_elided(
+    keys: list[str], search: list[str], replace: list[str]
+) -> list[tuple[int, int, list[str]]]:
+    """Spans (start, end, replacement) of a block whose SEARCH skips lines with `...`;
+    each piece must occur exactly once, in order. Lines between pieces are not touched."""
     s_pieces, r_pieces = _pieces(search), _pieces(replace)
     if len(s_pieces) != len(r_pieces):
         raise _NoMatch(
@@ -299,50 +355,141 @@ def _match_elided(keys: list[str], search: list[str], replace: list[str]) -> lis
             if rp:
                 raise _NoMatch(f"piece {k} around '...' has an empty SEARCH but a non-empty REPLACE")
             continue
-        hits = [i for i in range(len(keys) - len(sp) + 1) if keys[i : i + len(sp)] == sp]
+        hits = _exact_hits(keys, sp)
         if len(hits) != 1:
+            where = f" (lines {_places([(i, i + len(sp)) for i in hits])})" if hits else ""
             raise _NoMatch(
                 f"with '...' elision, piece {k} of SEARCH must occur exactly once "
-                f"but occurs {len(hits)} times"
+                f"but occurs {len(hits)} times{where}; add more unchanged lines to it"
             )
         if spans and hits[0] < spans[-1][1]:
             raise _NoMatch(f"with '...' elision, piece {k} of SEARCH comes before the piece above it")
         spans.append((hits[0], hits[0] + len(sp), rp))
-    out = list(keys)
-    for start, end, rp in reversed(spans):
-        out[start:end] = rp
-    return out
+    return spans
+
+
+def _elided_pieces_present(keys: list[str], search: list[str]) -> bool:
+    return all(not sp or _exact_hits(keys, sp) for sp in _pieces(search))
 
 
 def _with_endings(lines: list[str], newline: str) -> list[str]:
     return [ln + newline for ln in lines]
 
 
+def _is_empty(search: list[str]) -> bool:
+    return not any(s.strip() for s in search)
+
+
+def _could_match(doc: _Doc, keys: list[str], search: list[str], replace: list[str]) -> bool:
+    """Whether SEARCH matches doc somewhere, by any rule (once or several times)."""
+    if _is_empty(search):
+        return True
+    if doc.original is None and not doc.lines:
+        return False
+    if _find(keys, search, replace) is not None:
+        return True
+    return any(_is_elision(s) for s in search) and _elided_pieces_present(keys, search)
+
+
+def _check_lone_reading(doc: _Doc, keys: list[str], block: EditBlock, k: int, head: str) -> None:
+    """Refuse the one matching reading when it most likely comes from a SEARCH that holds
+    a ======= line of the file and was miscopied after it.
+
+    A SEARCH that is a prefix of another reading's SEARCH matches wherever that one does,
+    so when only one reading matches it is usually the first, and the others failed. That
+    is right when the extra divider-like lines are new content in REPLACE, and wrong when
+    the block copied a ======= line of the file into SEARCH and got a later line wrong:
+    then the file has that ======= line right after the match (or, for an empty SEARCH,
+    the block would append to an existing file). Both are refused; neither is needed to
+    add divider-like lines with an edit that quotes the lines before them."""
+    search, replace = (_lines_of(x) for x in block.splits[k])
+    if _is_empty(search):
+        if doc.lines:
+            raise _NoMatch(
+                f"{head}. Only with line {block.divider_lines[k]} as the divider does SEARCH "
+                f"match, and then SEARCH is empty, which would append to {doc.rel}; hrm does "
+                "not guess that. To add lines to an existing file, copy the lines they go "
+                "after into SEARCH and repeat them in REPLACE."
+            )
+        return
+    found = _find(keys, search, replace)
+    if found is None or len(found.spans) != 1:
+        return  # elided or ambiguous: _apply_block explains or refuses it
+    start, end = found.spans[0]
+    if end < len(keys) and DIVIDER_RE.match(keys[end].strip()):
+        where = f"line{'s' if end - start > 1 else ''} {_places(found.spans)} of {doc.rel}"
+        raise _NoMatch(
+            f"{head}. Only with line {block.divider_lines[k]} as the divider does SEARCH match "
+            f"({where}), but the file's next line, {end + 1}, "
+            "looks like a divider too, so SEARCH was probably meant to go on past it and does "
+            "not match as written. Copy SEARCH exactly, and start or end it so that it "
+            "holds no line like =======."
+        )
+
+
+def _choose_split(doc: _Doc, block: EditBlock) -> tuple[str, str]:
+    """For a block with several divider-like lines: the one reading whose SEARCH matches
+    the file (an empty SEARCH counts as matching); none or several are refused."""
+    keys = [_key(ln) for ln in doc.lines]
+    fits = [
+        k for k, (s, r) in enumerate(block.splits)
+        if _could_match(doc, keys, _lines_of(s), _lines_of(r))
+    ]
+    lines = block.divider_lines
+    head = (
+        f"this block has {len(lines)} lines that look like the ======= divider (lines "
+        f"{', '.join(map(str, lines))} after <<<<<<< SEARCH)"
+    )
+    if len(fits) == 1:
+        _check_lone_reading(doc, keys, block, fits[0], head)
+        return block.splits[fits[0]]
+    if not fits:
+        first_s, first_r = block.splits[0]
+        miss = _explain_miss(doc.rel, keys, _lines_of(first_s), _lines_of(first_r))
+        raise _NoMatch(
+            f"{head}, and SEARCH matches {doc.rel} with none of them as the divider. "
+            f"Taking line {lines[0]} as the divider: {miss}"
+        )
+    readings = ", ".join(str(lines[k]) for k in fits)
+    raise _NoMatch(
+        f"{head}, and SEARCH matches {doc.rel} with more than one of them as the divider "
+        f"(lines {readings}), so hrm cannot tell which is the divider and which is content. "
+        "Write the block so that only one reading matches: start or end SEARCH so that it "
+        "holds no line like =======, or add more unchanged lines to it."
+    )
+
+
 def _apply_block(doc: _Doc, block: EditBlock) -> None:
     """Apply one block to doc.lines in memory, or raise _NoMatch with the reason."""
-    search, replace = _lines_of(block.search), _lines_of(block.replace)
+    search_text, replace_text = block.search, block.replace
+    if block.ambiguous_divider:
+        search_text, replace_text = _choose_split(doc, block)
+    search, replace = _lines_of(search_text), _lines_of(replace_text)
     nl = doc.newline
-    if not any(s.strip() for s in search):
+    if _is_empty(search):
         if doc.lines and not doc.lines[-1].endswith("\n"):
             doc.lines[-1] += nl
         doc.lines.extend(_with_endings(replace, nl))
+        doc.changed = True
         return
     if doc.original is None and not doc.lines:
         raise _NoMatch(
             f"{doc.rel} does not exist; to create it, leave the SEARCH section empty"
         )
     keys = [_key(ln) for ln in doc.lines]
-    tries = [(search, replace)]
-    if len(search) > 1 and not search[0].strip():
-        tries.append((search[1:], replace[1:] if replace and not replace[0].strip() else replace))
-    for s, r in tries:
-        found = _match(keys, s, r)
-        if found:
-            start, end, new = found
-            doc.lines[start:end] = _with_endings(new, nl)
-            return
+    found = _find(keys, search, replace)
+    if found is not None:
+        if len(found.spans) > 1:
+            raise _NoMatch(_ambiguous(doc, found))
+        start, end, new = found.single()
+        doc.lines[start:end] = _with_endings(new, nl)
+        doc.changed = True
+        return
     if any(_is_elision(s) for s in search):
-        doc.lines = _with_endings(_match_elided(keys, search, replace), nl)
+        # Only the matched pieces are replaced: the skipped lines keep their own endings.
+        for start, end, new in reversed(_match_elided(keys, search, replace)):
+            doc.lines[start:end] = _with_endings(new, nl)
+        doc.changed = True
         return
     raise _NoMatch(_explain_miss(doc.rel, keys, search, replace))
 

@@ -6,6 +6,11 @@ markers, not by code fences: fences only matter for finding the file path, so SE
 and REPLACE text may itself contain ``` lines. Model output is untrusted, so a malformed
 block becomes a `BlockFailure` with a reason instead of an exception, and parsing goes
 on with the next block.
+
+A line of ======= can also be content (an rst heading underline, a banner comment), so a
+block whose body holds several divider-like lines is not split at the first one: the
+parser keeps every possible reading in `EditBlock.splits`, and the applier takes the one
+whose SEARCH matches the file (refusing when none or several do).
 """
 
 from __future__ import annotations
@@ -30,12 +35,26 @@ _BARE_NAMES = frozenset(
 class EditBlock:
     """One edit. `index` is the 1-based position of the block in the text, the same
     number failure messages show. `search` and `replace` use LF line endings and end
-    with a newline unless empty."""
+    with a newline unless empty.
+
+    `splits` is empty when the block has one divider line. When its body holds several
+    lines that look like the divider, each of them could be the real one: `splits` then
+    lists every (search, replace) reading, one per candidate divider in order, and
+    `divider_lines` where each sits (1 = the first line after the SEARCH marker).
+    `search`/`replace` hold the first reading only; the applier picks among `splits`
+    against the file (see hrmcli.agent.apply), so code that needs the block's meaning
+    without the file must check `ambiguous_divider`."""
 
     index: int
     path: str
     search: str
     replace: str
+    splits: tuple[tuple[str, str], ...] = ()
+    divider_lines: tuple[int, ...] = ()
+
+    @property
+    def ambiguous_divider(self) -> bool:
+        return len(self.splits) > 1
 
 
 @dataclass(frozen=True)
@@ -151,18 +170,20 @@ def parse_edits(text: str) -> ParseResult:
         index += 1
         path = path_before(lines, i) or last_path
         start = i
-        divider = replace_end = None
+        dividers: list[int] = []
+        replace_end = None
         j = i + 1
         while j < n:
             s = lines[j].strip()
             if SEARCH_RE.match(s):
                 break
-            if divider is None and DIVIDER_RE.match(s):
-                divider = j
-            elif divider is not None and REPLACE_RE.match(s):
+            if DIVIDER_RE.match(s):
+                dividers.append(j)
+            elif dividers and REPLACE_RE.match(s):
                 replace_end = j
                 break
             j += 1
+        divider = dividers[0] if dividers else None
         if not path:
             result.errors.append(
                 BlockFailure(index, "", "no file path: put the path on its own line before the block")
@@ -176,12 +197,19 @@ def parse_edits(text: str) -> ParseResult:
                 BlockFailure(index, path, f"SEARCH on line {start + 1} has no >>>>>>> REPLACE marker after it")
             )
         else:
+            splits = tuple(
+                (_section(lines[start + 1 : d]), _section(lines[d + 1 : replace_end]))
+                for d in dividers
+            )
+            several = len(splits) > 1
             result.blocks.append(
                 EditBlock(
                     index=index,
                     path=path,
-                    search=_section(lines[start + 1 : divider]),
-                    replace=_section(lines[divider + 1 : replace_end]),
+                    search=splits[0][0],
+                    replace=splits[0][1],
+                    splits=splits if several else (),
+                    divider_lines=tuple(d - start for d in dividers) if several else (),
                 )
             )
         if path:
