@@ -31,8 +31,9 @@ import torch
 import torch.nn.functional as F
 
 from hrmcli.runtime.model import HRMCode, HRMConfig
-from trainer import checkpoint as ckpt
-from trainer.tokenizer import Tokenizer
+
+from . import checkpoint as ckpt
+from .tokenizer import Tokenizer
 
 IGNORE = -100
 
@@ -68,7 +69,10 @@ class Records:
         self.items = []
         with open(path, encoding="utf-8") as fh:
             for line in fh:
-                r = json.loads(line)
+                try:
+                    r = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a line still being written by a running data build
                 p, a = tok.encode(r["prompt"]), tok.encode(r["answer"])
                 if len(p) + len(a) <= max_tokens and a:
                     self.items.append((p, a))
@@ -208,7 +212,7 @@ def tune(a: TuneArgs) -> dict:
             for ids, labels in batch:
                 loss, _ = example_loss(model, ids, labels, a.bf16)
                 (loss / n_tok).backward()
-                loss_sum += float(loss)
+                loss_sum += float(loss.detach())
             gnorm = float(torch.nn.utils.clip_grad_norm_(params, a.grad_clip))
             opt.step()
             opt.zero_grad(set_to_none=True)

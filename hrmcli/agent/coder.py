@@ -27,6 +27,7 @@ from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
 from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
+from hrmcli.agent.window import fit_files
 
 MAX_REPAIRS = 3
 MAX_FILE_BYTES = 1_000_000
@@ -158,7 +159,12 @@ class EditCoder:
         """Ask for edits and dry-run them, repairing up to max_repairs times. Writes nothing."""
         files = self.read_files(paths)
         style = getattr(self.backend, "prompt_style", prompts.CHAT_STYLE)
-        messages: list[Message] = prompts.edit_messages(files, task, style, self.edit_format)
+        ctx = int(getattr(self.backend, "context_size", 0) or 0)
+        # Files too long for the context are shown as a window around what the task names;
+        # edits still apply to, and SEARCH is still constrained by, the whole files.
+        shown = fit_files(files, task, ctx, min(self.options.max_tokens, ctx // 3) + 300) \
+            if ctx else files
+        messages: list[Message] = prompts.edit_messages(shown, task, style, self.edit_format)
         if self.session:
             self.session.message("user", task)
         t0 = time.perf_counter()

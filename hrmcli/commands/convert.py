@@ -18,7 +18,7 @@ def convert(
     qtype: str = typer.Option("q4_0", "--type", help="f32 | f16 | q8_0 | q4_0 | q4_1 | q5_0"),
     verify: bool = typer.Option(False, "--verify", help="Re-read and check every tensor."),
     arch: str = typer.Option("auto", "--arch",
-                             help="auto | hrm-code | llama (llama: transformer baselines)"),
+                             help="auto | hrm-code | llama (llama: transformer baselines and identity retrofits, for llama.cpp)"),
     raw_weights: bool = typer.Option(False, "--no-ema", help="Export raw weights, not EMA."),
 ) -> None:
     """Convert a checkpoint to GGUF (hyperparameters, tokenizer, provenance included)."""
@@ -33,7 +33,7 @@ def convert(
     try:
         ck = load_checkpoint(checkpoint, use_ema=not raw_weights)
         if arch == "auto":
-            arch = "llama" if ck.cfg.is_transformer else "hrm-code"
+            arch = "llama" if ck.cfg.is_transformer and not ck.cfg.retrofit else "hrm-code"
         export = {"llama": export_llama, "hrm-code": export_hrm}.get(arch)
         if export is None:
             err.print(f"[red]unknown --arch {arch!r}[/]; use auto, hrm-code or llama")

@@ -19,10 +19,11 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from hrmcli.agent.prompts import HRM_STYLE, IM_END, edit_messages, render_chatml
-from trainer.data.corpus import iter_corpus
-from trainer.data.edit_tasks import EditTask, Unrepresentable, blocks_for, edit_tasks_for_file
-from trainer.data.treesitter import load
+from hrmcli.agent.prompts import HRM_STYLE, IM_END, edit_messages, plan_messages, render_chatml
+
+from .corpus import iter_corpus
+from .edit_tasks import EditTask, Unrepresentable, blocks_for, edit_tasks_for_file
+from .treesitter import load
 
 # What users ask for most; "implement" (fill a stub from its docstring) teaches the model to
 # keep a `def` line and invent a body, so it gets a small share.
@@ -64,46 +65,72 @@ def render(task: EditTask) -> dict:
     }
 
 
+def plan_records(n: int, seed: int = 0) -> Iterator[dict]:
+    """Tool-plan records (trainer.data.plan_tasks scenarios) as `hrm run`'s planner prompts a
+    retrofit: plan_messages -> render_chatml, the answer in the planner's `N. tool arg`
+    lines (hrmcli.agent.planner.format_steps), which prompt_format.parse_plan reads back."""
+    from hrmcli.agent.planner import format_steps
+
+    from .plan_tasks import generate as scenarios
+
+    for sc in scenarios(n, seed):
+        yield {"prompt": render_chatml(plan_messages(sc.request, sc.context)),
+               "answer": "\n".join(format_steps(sc.steps)) + "\n" + IM_END,
+               "kind": "plan", "detail": sc.name, "lang": "", "path": ""}
+
+
+def generate_root(root: str | Path, seed: int = 0, max_chars: int = 2400,
+                  langs: tuple[str, ...] = LANGS) -> Iterator[dict]:
+    for f in iter_corpus(root):
+        if f.lang not in langs or f.heldout:
+            continue
+        for i, win in enumerate(windows(f.text, f.lang, max_chars)):
+            rng = random.Random(f"{seed}:{f.sha}:{i}")
+            # A window is shown under its file's path, as the agent's windowed view is.
+            for t in edit_tasks_for_file(f.rel, win, f.lang, seed + i, max_chars=max_chars):
+                if rng.random() > KIND_WEIGHTS.get(t.task, 1.0):
+                    continue
+                try:
+                    yield render(t)
+                except Unrepresentable:
+                    continue
+
+
 def generate(roots: Iterable[str | Path], seed: int = 0, max_chars: int = 2400,
              langs: tuple[str, ...] = LANGS) -> Iterator[dict]:
-    for root in roots:
-        for f in iter_corpus(root):
-            if f.lang not in langs or f.heldout:
-                continue
-            for i, win in enumerate(windows(f.text, f.lang, max_chars)):
-                path = f.rel if i == 0 else f.rel  # a window is shown under its file's path
-                rng = random.Random(f"{seed}:{f.sha}:{i}")
-                for t in edit_tasks_for_file(path, win, f.lang, seed + i, max_chars=max_chars):
-                    if rng.random() > KIND_WEIGHTS.get(t.task, 1.0):
-                        continue
-                    try:
-                        yield render(t)
-                    except Unrepresentable:
-                        continue
+    """Records from every root in turn (round robin), so any prefix of the stream mixes
+    the roots' languages."""
+    gens = [generate_root(r, seed, max_chars, langs) for r in roots]
+    while gens:
+        for g in list(gens):
+            r = next(g, None)
+            if r is None:
+                gens.remove(g)
+            else:
+                yield r
 
 
 def build(out: str | Path, roots: Iterable[str | Path], tokenizer, seed: int = 0,
           max_chars: int = 2400, max_tokens: int = 1024, limit: int | None = None) -> Counter:
-    """Write shuffled records with their token counts; returns counts per (lang, kind)."""
-    recs = []
-    for r in generate(roots, seed, max_chars):
-        n_prompt = len(tokenizer.encode(r["prompt"]))
-        n_answer = len(tokenizer.encode(r["answer"]))
-        if n_prompt + n_answer > max_tokens:
-            continue
-        r["prompt_tokens"], r["answer_tokens"] = n_prompt, n_answer
-        recs.append(r)
-    random.Random(seed).shuffle(recs)
-    if limit:
-        recs = recs[:limit]
+    """Stream records with their token counts into `out` (flushed as they come, so a long
+    build can be read while it runs); returns counts per (lang, kind). Order is the
+    generator's; the tuner shuffles."""
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as fh:
-        for r in recs:
+    counts: Counter = Counter()
+    with open(out, "w", encoding="utf-8") as fh:
+        for r in generate(roots, seed, max_chars):
+            n_prompt = len(tokenizer.encode(r["prompt"]))
+            n_answer = len(tokenizer.encode(r["answer"]))
+            if n_prompt + n_answer > max_tokens:
+                continue
+            r["prompt_tokens"], r["answer_tokens"] = n_prompt, n_answer
             fh.write(json.dumps(r) + "\n")
-    tmp.replace(out)
-    return Counter((r["lang"], r["kind"]) for r in recs)
+            fh.flush()
+            counts[(r["lang"], r["kind"])] += 1
+            if limit and sum(counts.values()) >= limit:
+                break
+    return counts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +146,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-chars", type=int, default=2400)
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--plans", type=int, default=0, help="only write this many plan records")
     a = ap.parse_args(argv)
+    if a.plans:
+        with open(a.out, "w", encoding="utf-8") as fh:
+            for r in plan_records(a.plans, a.seed):
+                fh.write(json.dumps(r) + "\n")
+        print(f"wrote {a.plans} plan records to {a.out}")
+        return 0
     counts = build(a.out, a.roots, load_tokenizer(a.tokenizer_from), a.seed, a.max_chars,
                    a.max_tokens, a.limit)
     total = sum(counts.values())
