@@ -1,9 +1,24 @@
 """Whether the agent may run a command: allow, ask the user, or deny.
 
-Rules are command prefixes ("git push --force"). A rule's words must start the command and
-its options may appear anywhere after them, so "git push origin main -f" still meets
-"git push --force". Deny always wins, even over --yes; among allow and ask rules the most
-specific (longest) match wins; otherwise the command's category decides.
+A command a model wrote is treated as hostile: the policy parses it (hrmcli.tools.shellparse)
+into every simple command it will run, unwraps wrappers (`bash -c`, `env`, `nice`, `timeout`,
+`xargs`, `find -exec`, `git -c alias...`, `sudo`, ...) and judges each inner command, and
+resolves every file the command writes or reads against the repository root. When it cannot
+tell what will run (a command it cannot parse, a variable in command position, inline code
+for an interpreter, `eval`) it asks, and `--yes` does not answer that question: it is denied.
+
+Order of strictness: deny > cannot-judge (ask; deny under --yes) > ask (allow under --yes) >
+allow. Deny always wins. What is denied:
+- a command on the deny list (the defaults: sudo and the other privilege tools, mkfs,
+  shutdown, ...; plus the user's `[permissions] deny`), wherever it is nested;
+- a write outside the repository (redirections and the file arguments of writing commands,
+  following `..`, `~`, `$HOME`, absolute paths and existing symlinks; `/dev/null`,
+  `/dev/stdout` and `/dev/stderr` are fine), or removing the repository or its `.git`;
+- a force push in any spelling, downloaded code piped into an interpreter, a fork bomb.
+Reading a known secret location outside the repository (~/.ssh, ~/.aws, /etc/shadow, private
+keys, ...) asks. Everything else gets its category's decision (reads and tests run; edits,
+other shell commands, package managers and git writes ask), which the user's allow/ask rules
+can override for each inner command.
 """
 
 from __future__ import annotations
@@ -12,13 +27,17 @@ import os
 import re
 import shlex
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Literal
+
+from hrmcli.tools.shelljudge import ALLOW, ASK, DENY, Judge
 
 Decision = Literal["allow", "ask", "deny"]
 Category = Literal["read", "test", "edit", "shell", "package", "git_write"]
 _STRICTNESS: dict[str, int] = {"allow": 0, "ask": 1, "deny": 2}
 _DECISIONS = frozenset(_STRICTNESS)
+
 
 DEFAULT_CATEGORIES: dict[str, Decision] = {
     "read": "allow",
@@ -33,53 +52,83 @@ DEFAULT_ASK: tuple[str, ...] = ()
 DEFAULT_DENY: tuple[str, ...] = (
     "rm -rf /", "rm -rf /*", "rm -rf ~", "rm -rf ~/", "rm -rf $HOME",
     "git push --force", "git push --force-with-lease", "git push --mirror",
-    "sudo", "su", "doas", "mkfs", "shutdown", "reboot", "halt", "poweroff",
-    "chmod -R 777 /", "dd of=/dev/sda",
+    # privilege: these run commands as another user
+    "sudo", "su", "doas", "pkexec", "run0", "sudoedit", "runuser", "setpriv", "chroot",
+    "nsenter", "machinectl", "systemd-run", "sg", "newgrp", "ksu", "calife", "super",
+    # the machine itself
+    "mkfs", "mke2fs", "mkswap", "wipefs", "fdisk", "sfdisk", "cfdisk", "parted", "gdisk",
+    "sgdisk", "blkdiscard", "dmsetup", "cryptsetup", "losetup", "mount", "umount", "swapon",
+    "swapoff", "insmod", "rmmod", "modprobe", "kexec", "shutdown", "reboot", "halt",
+    "poweroff", "init", "telinit", "systemctl poweroff", "systemctl reboot", "systemctl halt",
+    "systemctl kexec", "systemctl rescue", "systemctl emergency", "killall5",
+    "passwd", "chpasswd", "useradd", "userdel", "usermod", "groupadd", "groupdel", "visudo",
+    "chsh", "chfn", "crontab", "chmod -R 777 /", "dd of=/dev/sda",
 )
 
 _READ = [
-    "ls", "cat", "head", "tail", "wc", "grep", "rg", "ag", "pwd", "echo", "printf", "which",
-    "file", "stat", "tree", "du", "df", "sort", "uniq", "diff", "cmp", "less", "more", "true",
-    "false", "test", "basename", "dirname", "realpath", "readlink", "date", "whoami", "env",
+    "ls", "cat", "head", "tail", "wc", "grep", "egrep", "fgrep", "rg", "ag", "ack", "pwd",
+    "echo", "printf", "which", "file", "stat", "tree", "du", "df", "sort", "uniq", "diff",
+    "cmp", "comm", "less", "more", "true", "false", "test", "[", ":", "basename", "dirname",
+    "realpath", "readlink", "date", "whoami", "id", "uname", "hostname", "nproc", "env",
+    "printenv", "tac", "nl", "cut", "paste", "tr", "column", "join", "fold", "fmt", "expand",
+    "unexpand", "od", "xxd", "hexdump", "strings", "md5sum", "sha1sum", "sha256sum",
+    "sha512sum", "b2sum", "cksum", "base64", "base32", "jq", "yq", "seq", "sleep", "expr",
+    "bc", "type", "command", "cd", "pushd", "popd", "dirs", "export", "unset", "set",
+    "shift", "local", "declare", "typeset", "readonly", "exit", "return", "break",
+    "continue", "wait", "read", "getopts", "umask", "ulimit", "jobs", "let", "shopt",
+    "times", "hash", "find", "fd", "fdfind", "locate", "whereis", "sed", "awk", "gawk",
+    "mawk", "nawk", "xargs", "ps", "free", "uptime", "lscpu", "tput", "clear", "mktemp",
+    "ldd", "nm", "objdump", "readelf", "size", "python --version", "python -V",
     "git status", "git diff", "git log", "git show", "git blame", "git rev-parse",
     "git ls-files", "git grep", "git describe", "git shortlog", "git remote -v",
+    "git ls-tree", "git rev-list", "git cat-file", "git show-ref", "git for-each-ref",
+    "git merge-base", "git reflog show", "git branch --show-current", "git branch --list",
+    "git branch -a", "git branch -r", "git tag --list", "git tag -l", "git stash list",
+    "git stash show", "git config --get", "git config --list", "git config -l",
+    "git config --get-regexp", "git remote show", "git remote get-url", "git version",
+    "git help", "git check-ignore", "git check-attr", "git diff-tree", "git diff-index",
+    "git diff-files", "git count-objects", "git worktree list", "git whatchanged",
+    "git name-rev", "git cherry", "git range-diff", "git var",
 ]
 _TEST = [
-    "pytest", "unittest", "tox", "go test", "go build", "go vet", "cargo test", "cargo build",
-    "cargo check", "cargo clippy", "cargo fmt", "npm test", "npm run test", "npx jest", "jest",
-    "node --test", "yarn test", "pnpm test", "mvn test", "mvn compile", "mvn verify",
-    "gradle test", "gradle build", "./gradlew test", "./gradlew build", "ctest", "cmake",
-    "make", "javac", "gcc", "g++", "clang", "clang++", "ruff", "flake8", "mypy", "tsc",
+    "pytest", "unittest", "tox", "nox", "go test", "go build", "go vet", "cargo test",
+    "cargo build", "cargo check", "cargo clippy", "cargo fmt", "npm test", "npm run test",
+    "npx jest", "jest", "node --test", "yarn test", "pnpm test", "mvn test", "mvn compile",
+    "mvn verify", "gradle test", "gradle build", "./gradlew test", "./gradlew build", "ctest",
+    "cmake", "make", "javac", "gcc", "g++", "cc", "c++", "clang", "clang++", "ruff", "flake8",
+    "mypy", "tsc", "black --check", "isort --check",
 ]
 _PACKAGE = [
     "pip install", "pip uninstall", "pip3 install", "uv pip install", "uv add", "poetry add",
     "conda install", "npm install", "npm i", "npm ci", "npm uninstall", "npm add", "yarn add",
     "yarn install", "pnpm add", "pnpm install", "cargo install", "cargo add", "go get",
-    "go install", "go mod download", "mvn install", "mvn dependency:get", "gradle dependencies",
-    "apt", "apt-get", "brew install", "gem install",
+    "go install", "go mod download", "mvn install", "mvn dependency:get",
+    "gradle dependencies", "apt", "apt-get", "brew install", "gem install", "npx", "bunx",
+    "pnpx", "pnpm dlx", "yarn dlx", "pipx",
 ]
 _GIT_WRITE = [
     "git commit", "git merge", "git push", "git pull", "git reset", "git checkout",
     "git switch", "git restore", "git branch -D", "git branch -d", "git branch -m",
     "git rebase", "git cherry-pick", "git revert", "git stash", "git clean", "git tag",
     "git am", "git apply", "git rm", "git mv", "git add", "git fetch", "git init",
+    "git config", "git clone", "git submodule", "git worktree", "git notes", "git bisect",
+    "git format-patch", "git gc", "git prune", "git update-ref", "git update-index",
+    "git branch",
 ]
 _EDIT = [
     "rm", "mv", "cp", "touch", "mkdir", "rmdir", "sed -i", "tee", "chmod", "chown", "ln",
-    "patch", "truncate", "find -delete", "find -exec",
+    "patch", "truncate", "find -delete", "find -exec", "install", "unlink", "shred", "dd",
+    "chgrp", "mkfifo", "mknod", "tar", "zip", "unzip", "gzip", "gunzip", "bzip2", "xz",
+    "zstd", "rsync",
 ]
 _CATEGORY_ORDER: tuple[tuple[Category, list[str]], ...] = (
     ("git_write", _GIT_WRITE), ("package", _PACKAGE), ("edit", _EDIT), ("test", _TEST),
     ("read", _READ),
 )
 _WRAPPERS = {"env", "time", "nohup", "nice", "command", "exec"}
-_SHELLS = {"sh", "bash", "zsh", "dash", "ksh"}
-_FETCHERS = {"curl", "wget"}
-_INTERPRETERS = _SHELLS | {"python", "perl", "ruby", "node"}
 _FLAG_ALIASES = {"--force": "-f", "--recursive": "-r", "-R": "-r"}
-_PY = re.compile(r"^python(\d+(\.\d+)*)?$")
+_PY = re.compile(r"^(python|pypy)(\d+(\.\d+)*)?m?$")
 _ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
-_OPERATORS = {"|", "||", "&&", ";", "&", ";;", "|&"}
 
 
 @dataclass(frozen=True)
@@ -96,7 +145,14 @@ class _Rule:
         return cls(tuple(words), frozenset(flags), text)
 
     def matches(self, words: list[str], flags: set[str]) -> bool:
-        return tuple(words[: len(self.words)]) == self.words and self.flags <= flags
+        """Words are a prefix of the command's (`mkfs` also names `mkfs.ext4`); flags a
+        subset of its flags, wherever they stand."""
+        if len(words) < len(self.words) or not self.flags <= flags:
+            return False
+        first, rule_first = words[0], self.words[0]
+        if first != rule_first and not first.startswith(rule_first + "."):
+            return False
+        return tuple(words[1:len(self.words)]) == self.words[1:]
 
     @property
     def weight(self) -> int:
@@ -134,30 +190,24 @@ def _normalise(argv: Sequence[str]) -> list[str]:
             args = args[2:]
         else:
             break
+    return _command_words(args)
+
+
+def _command_words(args: list[str]) -> list[str]:
+    """The command's name as rules and categories see it: a path's basename (`./gradlew`
+    kept), `python -m X` as X, pip3 as pip, zsh's `=cmd` as cmd."""
     if not args:
         return args
-    head = os.path.basename(args[0]) if "/" in args[0] and not args[0].startswith("./") else args[0]
+    head = args[0].lstrip("=") or args[0]
+    if "/" in head and not head.startswith("./"):
+        head = os.path.basename(head.rstrip("/")) or head
     if _PY.match(head):
         if len(args) > 2 and args[1] == "-m":
-            return _normalise(args[2:])
+            return _command_words(args[2:])
         return ["python", *args[1:]]
-    if head in ("pip3",):
+    if head == "pip3":
         head = "pip"
     return [head, *args[1:]]
-
-
-def _segments(tokens: list[str]) -> list[tuple[list[str], str]]:
-    """Split shell tokens at operators; each segment keeps the operator that follows it."""
-    out: list[tuple[list[str], str]] = []
-    cur: list[str] = []
-    for tok in tokens:
-        if tok in _OPERATORS:
-            out.append((cur, tok))
-            cur = []
-        else:
-            cur.append(tok)
-    out.append((cur, ""))
-    return [(seg, op) for seg, op in out if seg]
 
 
 def category_of(argv: Sequence[str]) -> Category:
@@ -175,6 +225,19 @@ def _rules(texts: Iterable[str]) -> list[_Rule]:
     return [_Rule.parse(t) for t in texts]
 
 
+@dataclass(frozen=True)
+class Verdict:
+    """A decision with the reason a person can read; `unjudged` marks an ask that comes from
+    not being able to tell what would run (denied under --yes)."""
+    decision: Decision
+    reason: str
+    command: str
+    unjudged: bool = False
+
+    def to_json(self) -> dict:
+        return {"decision": self.decision, "reason": self.reason, "command": self.command}
+
+
 @dataclass
 class Policy:
     allow: list[str] = field(default_factory=lambda: list(DEFAULT_ALLOW))
@@ -182,6 +245,7 @@ class Policy:
     deny: list[str] = field(default_factory=lambda: list(DEFAULT_DENY))
     categories: dict[str, Decision] = field(default_factory=lambda: dict(DEFAULT_CATEGORIES))
     assume_yes: bool = False  # --yes: every "ask" becomes "allow"; "deny" stays
+    root: str | Path | None = None  # the repository; None: the current directory
 
     def __post_init__(self) -> None:
         self._allow = _rules(self.allow)
@@ -195,7 +259,8 @@ class Policy:
                 )
 
     @classmethod
-    def from_config(cls, config: dict | None = None, assume_yes: bool = False) -> Policy:
+    def from_config(cls, config: dict | None = None, assume_yes: bool = False,
+                    root: str | Path | None = None) -> Policy:
         """The `[permissions]` table of the TOML config (load_config() when not given).
 
         allow/ask/deny lists add to the defaults; `defaults = false` starts from empty lists.
@@ -219,95 +284,56 @@ class Policy:
         if not isinstance(user_cats, dict):
             raise ValueError("[permissions.categories] must be a table of category = decision")
         cats.update(user_cats)
-        return cls(lists["allow"], lists["ask"], lists["deny"], cats, assume_yes)
+        return cls(lists["allow"], lists["ask"], lists["deny"], cats, assume_yes, root)
 
-    def decide(self, argv: Sequence[str] | str) -> Decision:
-        """A shell string is split at pipes and `;`/`&&`; the strictest part decides."""
-        decision = self._decide_raw(argv)
-        if decision == "ask" and self.assume_yes:
-            return "allow"
-        return decision
+    def with_root(self, root: str | Path) -> Policy:
+        """The same rules judged against another repository root."""
+        return replace(self, root=root)
+
+    def decide(self, argv: Sequence[str] | str, cwd: str | Path | None = None) -> Decision:
+        """A string is a shell command line; a list is one command executed directly."""
+        return self.check(argv, cwd).decision
+
+    def check(self, argv: Sequence[str] | str, cwd: str | Path | None = None) -> Verdict:
+        """The decision and why. `cwd` is where the command runs (default: the root)."""
+        root = os.path.realpath(self.root if self.root is not None else os.getcwd())
+        here = os.path.realpath(os.path.join(root, cwd)) if cwd is not None else root
+        judge = Judge(self, root, here)
+        shown = argv if isinstance(argv, str) else shlex.join([str(a) for a in argv])
+        if isinstance(argv, str):
+            judge.judge_string(argv)
+        else:
+            judge.judge_argv([str(a) for a in argv])
+        decision, reason, unjudged = judge.verdict(self.assume_yes)
+        return Verdict(decision, reason, shown, unjudged)  # type: ignore[arg-type]
 
     def decide_category(self, category: Category) -> Decision:
         """For actions that are not commands, such as the agent editing a file ("edit")."""
         decision = self.categories[category]
         return "allow" if decision == "ask" and self.assume_yes else decision
 
-    def _decide_raw(self, argv: Sequence[str] | str) -> Decision:
-        if isinstance(argv, str):
-            return self._decide_string(argv)
-        args = _normalise(argv)
-        if not args:
-            return "ask"
-        if os.path.basename(args[0]) in _SHELLS and len(args) > 2 and args[1] == "-c":
-            return _strictest([self._decide_string(args[2]), self._decide_argv(args)])
-        return self._decide_argv(args)
+    # --------------------------------------------------------------- rules for the judge
 
-    def _decide_string(self, command: str) -> Decision:
-        if "`" in command or "$(" in command:
-            base: Decision = "ask"  # command substitution hides what will run
-        else:
-            base = "allow"
-        try:
-            lexer = shlex.shlex(command, posix=True, punctuation_chars=";&|<>")
-            lexer.whitespace_split = True
-            tokens = list(lexer)
-        except ValueError:
-            return "ask"
-        decisions: list[Decision] = [base]
-        segments = _segments(tokens)
-        for i, (seg, op) in enumerate(segments):
-            args, writes = _strip_redirects(seg)
-            if writes:
-                decisions.append(self.categories["edit"])
-            if not args:
-                continue
-            decisions.append(self._decide_raw(args))
-            nxt = _normalise(segments[i + 1][0]) if i + 1 < len(segments) else []
-            here = _normalise(args)
-            if (op in ("|", "|&") and here and nxt and os.path.basename(here[0]) in _FETCHERS
-                    and os.path.basename(nxt[0]) in _INTERPRETERS):
-                decisions.append("deny")  # curl ... | sh runs unreviewed code
-        return _strictest(decisions)
-
-    def _decide_argv(self, args: list[str]) -> Decision:
-        words, flags = _split_words_flags(args)
-        if any(rule.matches(words, flags) for rule in self._deny):
-            return "deny"
-        best: tuple[int, int] | None = None  # (weight, strictness)
+    def _rule_level(self, texts: list[str]) -> tuple[int, str] | None:
+        """The config rules on one simple command: (level, reason), or None if none match."""
+        words, flags = _split_words_flags(_command_words(texts))
+        if not words:
+            return None
+        for rule in self._deny:
+            if rule.matches(words, flags):
+                return DENY, f"`{words[0]}` matches the deny rule '{rule.text}'"
+        best: tuple[int, int, str] | None = None  # (weight, strictness, rule)
         for decision, rules in (("allow", self._allow), ("ask", self._ask)):
             for rule in rules:
                 if rule.matches(words, flags):
-                    key = (rule.weight, _STRICTNESS[decision])
-                    best = key if best is None or key > best else best
-        if best is not None:
-            return "ask" if best[1] else "allow"
-        return self.categories[category_of(args)]
+                    key = (rule.weight, _STRICTNESS[decision], rule.text)
+                    best = key if best is None or key[:2] > best[:2] else best
+        if best is None:
+            return None
+        name = "ask" if best[1] else "allow"
+        return (ASK if best[1] else ALLOW), f"matches the {name} rule '{best[2]}'"
 
-
-def _strip_redirects(seg: list[str]) -> tuple[list[str], bool]:
-    """The command words without redirections, and whether a redirection writes a file.
-
-    `2>&1` and `> /dev/null` only move output around, so they do not make a command an edit.
-    """
-    args: list[str] = []
-    writes = False
-    j = 0
-    while j < len(seg):
-        tok = seg[j]
-        if tok and set(tok) <= set("<>&"):
-            target = seg[j + 1] if j + 1 < len(seg) else ""
-            dup = tok.endswith("&") and (target.isdigit() or target == "-")
-            if ">" in tok and not dup and target != "/dev/null":
-                writes = True
-            if args and args[-1].isdigit():
-                args.pop()  # the fd number in 2>file
-            j += 2
-            continue
-        args.append(tok)
-        j += 1
-    return args, writes
-
-
-def _strictest(decisions: Iterable[Decision]) -> Decision:
-    return max(decisions, key=_STRICTNESS.__getitem__)
+    def _category_level(self, texts: list[str]) -> tuple[int, str]:
+        """The category's decision for one simple command."""
+        cat = category_of(texts)
+        return {"allow": ALLOW, "ask": ASK, "deny": DENY}[self.categories[cat]], cat

@@ -1,0 +1,251 @@
+"""Build and search tools for the judge: cmake -E, compilers' -o, grep/rg, go, cargo, npm.
+
+These are the agent's everyday commands, so they stay allowed; what is checked is the part
+that reaches outside the repository: `cmake -E rm -rf /home`, `gcc -o /usr/local/bin/x`,
+`grep -r token ~/.config`, `go test -exec 'sh -c ...'`, `cargo --config` runners,
+`npm config set` (the user's ~/.npmrc).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from hrmcli.tools.shellcall import ASK, UNSURE, Call, handles, parse_opts
+from hrmcli.tools.shellwords import Value
+
+if TYPE_CHECKING:
+    from hrmcli.tools.shelljudge import Judge
+
+F = frozenset
+_CMAKE_REMOVE = F({"rm", "remove", "remove_directory"})
+_CMAKE_CREATE = F({"make_directory", "touch", "touch_nocreate"})
+_CMAKE_COPY = F({"copy", "copy_directory", "copy_if_different", "copy_directory_if_different",
+                 "create_symlink", "create_hardlink", "rename"})
+_CMAKE_READ = F({"echo", "echo_append", "cat", "compare_files", "md5sum", "sha1sum",
+                 "sha224sum", "sha256sum", "sha384sum", "sha512sum", "capabilities", "sleep",
+                 "true", "false", "delete_regv", "write_regv", "server", "tar"})
+
+
+@handles("cmake")
+def _cmake(j: Judge, c: Call) -> list[str] | None:
+    """`cmake -E TOOL ARGS` is a portable coreutils: judged like the tool it stands for;
+    `-B`/`--build`/`--install` folders must be in the repository; `-P` runs a script."""
+    texts = [v.text for v in c.args]
+    if texts[:1] == ["-E"]:
+        return _cmake_tool(j, c, c.args[1:])
+    for k, t in enumerate(texts):
+        nxt = c.args[k + 1] if k + 1 < len(c.args) else None
+        if t in ("-B", "--build", "--install", "--prefix") and nxt is not None:
+            j.write(nxt, c.state, f"`cmake {t}`", None)
+        elif t is not None and t.startswith("-B") and len(t) > 2:
+            j.write(Value(t[2:], t[2:]), c.state, "`cmake -B`", None)
+        elif t in ("-P",):
+            j.note(ASK, "`cmake -P` runs a cmake script")
+        elif t in ("-C", "--preset") and nxt is not None:
+            j.read(nxt, c.state, f"`cmake {t}`", must_know=False)
+    if "--install" in texts and "--prefix" not in texts:
+        j.note(UNSURE, "`cmake --install` without --prefix installs where the cache says")
+    return ["cmake"]
+
+
+def _cmake_tool(j: Judge, c: Call, args: list[Value]) -> list[str] | None:
+    if not args or args[0].text is None:
+        j.note(UNSURE, "`cmake -E` with a tool only known at run time")
+        return None
+    tool, ops = args[0].text, [v for v in args[1:] if not (v.text or "").startswith("-")]
+    label = f"`cmake -E {tool}`"
+    if tool in _CMAKE_REMOVE:
+        for v in ops:
+            j.write(v, c.state, label, c.edits, remove=True)
+        return ["rm"]
+    if tool in _CMAKE_CREATE:
+        for v in ops:
+            j.write(v, c.state, label, c.edits)
+        return ["touch"]
+    if tool in _CMAKE_COPY:
+        if ops:
+            j.write(ops[-1], c.state, label, c.edits)
+        for v in ops[:-1]:
+            j.read(v, c.state, label, recursive=True)
+            if tool == "rename":
+                j.write(v, c.state, label, c.edits, remove=True)
+            if tool.startswith("create_"):
+                from hrmcli.tools.shellfiles import _link_target
+
+                _link_target(j, c, v, ops[-1] if ops else None, tool == "create_symlink")
+        return ["cp"]
+    if tool in ("env", "chdir", "time"):
+        state = c.state.copy()
+        rest = list(args[1:])
+        if tool == "chdir" and rest:
+            d = rest.pop(0)
+            state.cwd = j.paths.real(d.text, state.cwd) if d.text is not None else None
+        while tool == "env" and rest and (rest[0].text or "").startswith("-"):
+            rest.pop(0)
+        while tool == "env" and rest and rest[0].text and "=" in rest[0].text:
+            name, _, value = rest.pop(0).text.partition("=")  # type: ignore[union-attr]
+            j.assignment(name, value, name, state)
+        if rest:
+            with j.inside(f"cmake -E {tool}"):
+                j.run_argv(rest, state, None)
+        return None
+    if tool == "environment":
+        j.note(UNSURE, "`cmake -E environment` prints the environment, which can hold secrets")
+        return ["env"]
+    if tool == "tar" and ops:
+        mode = ops[0].text or ""
+        if "c" in mode and len(ops) > 1:
+            j.write(ops[1], c.state, label, c.edits)
+        elif "x" in mode:
+            j.write(Value(".", "."), c.state, label, c.edits)
+        return ["tar"]
+    if tool in _CMAKE_READ:
+        for v in ops:
+            j.read(v, c.state, label, must_know=False)
+        return ["cat"]
+    return ["cmake", "-E", tool]
+
+
+_COMPILERS = ("gcc", "g++", "cc", "c++", "clang", "clang++", "ld", "ld.lld", "ld.gold", "as",
+              "nasm", "yasm", "gfortran", "rustc", "tcc", "zig", "javac", "tsc", "esbuild",
+              "swiftc", "ghc", "nim", "pandoc", "objcopy", "strip", "ocamlc", "ocamlopt",
+              "emcc", "icc", "icx", "cython", "nvcc")
+
+
+@handles(*_COMPILERS, pattern=r"(gcc|g\+\+|clang|clang\+\+|cc)-\d+(\.\d+)*")
+def _compiler(j: Judge, c: Call) -> list[str] | None:
+    """Compilers write their output (-o FILE, -d DIR, --outDir): it must stay inside the
+    repository. `-B DIR` and `-wrapper` pick the programs the compiler runs."""
+    args = c.args
+    for k, v in enumerate(args):
+        t = v.text
+        if t is None:
+            continue
+        nxt = args[k + 1] if k + 1 < len(args) else None
+        if t in ("-o", "--out-dir", "--outDir", "--outFile", "--outdir", "--outfile") or (
+                t == "-d" and c.base == "javac"):
+            if nxt is not None:
+                j.write(nxt, c.state, f"`{c.base} {t}`", None)
+        elif t.startswith("-o") and len(t) > 2 and c.base not in ("tsc", "pandoc"):
+            j.write(Value(t[2:], t[2:]), c.state, f"`{c.base} -o`", None)
+        elif t.startswith(("-B", "-wrapper", "-fplugin=", "-specs=", "--specs=", "-Xclang")):
+            j.note(UNSURE, f"`{c.base} {t}` changes which programs or plugins the compiler runs")
+    return [c.base.split("-")[0] if "-" in c.base else c.base]
+
+
+_GREP_ARG = "efmABCdDX"
+_GREP_LONG = F({"--regexp", "--file", "--max-count", "--after-context", "--before-context",
+                "--context", "--directories", "--devices", "--include", "--exclude",
+                "--exclude-dir", "--exclude-from", "--label", "--binary-files", "--color",
+                "--colour", "--group-separator"})
+_RG_ARG = "efgtTmABCjMdrEM"
+_RG_LONG = F({"--regexp", "--file", "--glob", "--iglob", "--type", "--type-not", "--max-count",
+              "--after-context", "--before-context", "--context", "--threads", "--max-columns",
+              "--max-depth", "--replace", "--encoding", "--pre", "--pre-glob", "--type-add",
+              "--ignore-file", "--engine", "--sort", "--sortr", "--path-separator",
+              "--context-separator", "--field-match-separator", "--colors", "--max-filesize",
+              "--dfa-size-limit", "--regex-size-limit", "--color", "--hostname-bin"})
+
+
+@handles("grep", "egrep", "fgrep", "rg", "ag", "ack", "ugrep", "ripgrep", "git-grep", "zgrep")
+def _grep(j: Judge, c: Call) -> list[str] | None:
+    """Search tools: the pattern, then files or folders. Recursive searches (grep -r, rg,
+    ag, ack) of a folder that holds secrets (~, ~/.config, /) ask."""
+    rg_like = c.base in ("rg", "ripgrep", "ag", "ack", "ugrep")
+    opts = parse_opts(c.argv, 1, "", _RG_ARG if rg_like else _GREP_ARG,
+                      long_with_arg=_RG_LONG if rg_like else _GREP_LONG, any_option=True,
+                      stop_at_operand=False)
+    for v in opts.values("--pre", "--hostname-bin"):
+        if v.text is None:
+            j.note(UNSURE, f"`{c.base} --pre` with a program only known at run time")
+        else:
+            with j.inside(f"{c.base} --pre"):
+                j.run_argv([v], c.state.copy(), None)
+    recursive = rg_like or opts.has("-r", "-R", "--recursive", "--dereference-recursive") or \
+        any((v.text or "") == "recurse" for v in opts.values("-d", "--directories"))
+    c.recursive = recursive
+    ops = opts.operands
+    if not (opts.values("-e", "--regexp", "-f", "--file") or opts.has("--files")):
+        ops = ops[1:]  # the pattern
+    for v in opts.values("-f", "--file"):
+        j.read(v, c.state, f"`{c.base} -f`")
+    for v in ops:
+        j.read(v, c.state, f"`{c.base}`", recursive=recursive)
+    return ["grep"]
+
+
+@handles("go")
+def _go(j: Judge, c: Call) -> list[str] | None:
+    """`go test -exec PROG` and `go build -toolexec PROG` run PROG; -o writes; `go env -w`
+    changes the user's go config."""
+    texts = [v.text for v in c.args]
+    sub = texts[0] if texts else None
+    if sub == "env" and any(t in ("-w", "-u") for t in texts):
+        j.note(UNSURE, "`go env -w` changes the user's go settings (flags for every build)")
+    for k, v in enumerate(c.args):
+        t = v.text or ""
+        name, eq, val = t.partition("=")
+        if name in ("-exec", "-toolexec", "--exec", "--toolexec"):
+            prog = val if eq else (texts[k + 1] if k + 1 < len(texts) else None)
+            if prog is None:
+                j.note(UNSURE, f"`go {name}` with a program only known at run time")
+            else:
+                j.run_string(prog, c.state.copy(), f"go {name}")
+        if name in ("-o", "-coverprofile", "-cpuprofile", "-memprofile", "-trace",
+                    "-outputdir", "-blockprofile", "-mutexprofile", "-json-file"):
+            out = val if eq else (texts[k + 1] if k + 1 < len(texts) else None)
+            j.write(Value(out, out or ""), c.state, f"`go {name}`", None)
+    return c.texts()
+
+
+@handles("cargo")
+def _cargo(j: Judge, c: Call) -> list[str] | None:
+    texts = [v.text or "" for v in c.args]
+    for k, t in enumerate(texts):
+        name, eq, val = t.partition("=")
+        if name == "--config":
+            cfg = val if eq else (texts[k + 1] if k + 1 < len(texts) else "")
+            if any(w in cfg for w in ("runner", "wrapper", "linker", "rustc", "rustdoc",
+                                      "credential", "alias", "env", "target-dir", "ar")):
+                j.note(UNSURE, "`cargo --config` names programs cargo runs")
+            elif cfg and "=" not in cfg:
+                j.read(Value(cfg, cfg), c.state, "`cargo --config`")
+                j.note(ASK, "`cargo --config FILE` reads settings that can name programs")
+        if name in ("--target-dir", "--out-dir", "--artifact-dir", "--root") and not eq and \
+                k + 1 < len(texts):
+            j.write(c.args[k + 1], c.state, f"`cargo {name}`", None)
+        if name in ("-Z",) and "unstable" not in t:
+            continue
+    return c.texts()
+
+
+@handles("npm", "pnpm", "yarn", "pip", "pip3", "uv", "poetry", "gem", "bundle", "composer")
+def _package(j: Judge, c: Call) -> list[str] | None:
+    """Package managers ask (their category); changing their user-wide configuration, which
+    can name scripts and registries, cannot be judged."""
+    texts = [v.text or "" for v in c.args]
+    words = [t for t in texts if not t.startswith("-")]
+    if words[:1] == ["config"] and len(words) > 1 and words[1] in ("set", "unset", "delete",
+                                                                  "edit", "add"):
+        if not any(t in ("--location=project", "--project", "--site", "--local") for t in texts):
+            j.note(UNSURE, f"`{c.base} config {words[1]}` changes settings for every project")
+    for k, t in enumerate(texts):
+        if t in ("--prefix", "--target", "-t", "--root", "--global-folder", "--cache-dir",
+                 "--cache", "--modules-folder", "--store-dir") and k + 1 < len(texts):
+            j.write(c.args[k + 1], c.state, f"`{c.base} {t}`", None)
+    return c.texts()
+
+
+@handles("pytest", "py.test")
+def _pytest(j: Judge, c: Call) -> list[str] | None:
+    """pytest writes --basetemp (and deletes what is there first), --junitxml, and -o ini
+    values such as cache_dir."""
+    texts = [v.text or "" for v in c.args]
+    for k, t in enumerate(texts):
+        if t in ("--basetemp", "--junitxml", "--junit-xml", "--result-log", "--report-log",
+                 "--html", "--json-report-file") and k + 1 < len(texts):
+            j.write(c.args[k + 1], c.state, f"`pytest {t}`", None, remove=True)
+        if t == "-o" and k + 1 < len(texts) and "cache_dir=" in texts[k + 1]:
+            d = texts[k + 1].split("=", 1)[1]
+            j.write(Value(d, d), c.state, "`pytest -o cache_dir`", None)
+    return ["pytest", *texts]
