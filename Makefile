@@ -1,4 +1,4 @@
-.PHONY: install test weights lint
+.PHONY: install test weights weights-scratch lint
 
 install:
 	python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev,llama]'
@@ -9,6 +9,11 @@ test:
 lint:
 	. .venv/bin/activate && ruff check hrmcli trainer converters bench tests
 
-# Reproduce the bundled model from scratch: corpus, data, training, baselines, GGUF.
+# Reproduce the bundled model: SmolLM2-135M-Instruct retrofitted into HRM-Code, tuned on
+# our edit and plan data, Q4_0, held-out edit suite (resumable; state outside the tree).
 weights:
+	. .venv/bin/activate && SHIP=1 bash trainer/recipes/retrofit.sh
+
+# The earlier from-scratch tiny model (corpus, tokenizer, QAT run, equal-compute baselines).
+weights-scratch:
 	. .venv/bin/activate && bash trainer/recipes/weights.sh work-data

@@ -3,6 +3,11 @@
 nanoGPT-style and built for a 2-core CPU that is stopped every few hours:
 
 - answer-only loss, with the 49k-vocabulary head run only on answer positions;
+- the two small heads learn in the same forward (HRM-Code's design: both read z_H): the
+  plan head classifies the tool of each `N. tool arg` step of a plan record at the
+  position that predicts the tool's first token (`--plan-weight`), and the halt head reads
+  the position that predicts <|im_end|>: 1 after an edit (that turn finished the task),
+  0 after a plan (a plan is never the end of the work) (`--halt-weight`);
 - partial training: the last `--train-layers` pretrained layers (in application order),
   the final norm, the new HRM parts (injections, new H blocks) and the heads; the
   embedding (tied to the LM head) stays frozen, and autograd builds no graph below the
@@ -22,14 +27,16 @@ import argparse
 import json
 import math
 import random
+import re
 import signal
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
+from hrmcli.prompt_format import TOOLS
 from hrmcli.runtime.model import HRMCode, HRMConfig
 
 from . import checkpoint as ckpt
@@ -60,13 +67,60 @@ class TuneArgs:
     val: str = ""
     val_every: int = 100
     val_n: int = 24
+    device: str = "cpu"
+    plan_weight: float = 0.5
+    halt_weight: float = 0.2
+
+
+IM_END = "<|im_end|>"
+# Halt-head label at the end of a record's answer, by record kind: a plan is never the end of
+# the work; every other kind (the edit kinds) is one finished answer to one task.
+HALT_LABEL: dict[str, float] = {"plan": 0.0}
+_STEP = re.compile(r"(?m)^(\d+\.) ([a-z_]+)(?= |$)")
+
+
+@dataclass
+class Example:
+    """One record as tensors: LM labels, plus positions (indices into ids) and labels for the
+    plan head (one per plan step) and the halt head (at most one)."""
+
+    ids: torch.Tensor  # (1, T)
+    labels: torch.Tensor  # (1, T), IGNORE outside the answer
+    plan_pos: list[int] = field(default_factory=list)
+    plan_tool: list[int] = field(default_factory=list)  # TOOLS index per plan position
+    halt_pos: list[int] = field(default_factory=list)
+    halt_label: list[float] = field(default_factory=list)
+
+
+def plan_positions(tok: Tokenizer, answer: str, answer_ids: list[int]) -> list[tuple[int, int]]:
+    """[(index into answer_ids, TOOLS index)] for each `N. tool ...` line of a plan answer:
+    the last token before ` tool`, whose next token is the tool's first one.
+
+    Each position comes from tokenising the answer up to `N.`: the byte-level pre-tokenizer
+    never merges across the space that starts ` tool`, so those tokens are a prefix of the
+    whole answer's (checked; a line where they are not is skipped).
+    """
+    out = []
+    for m in _STEP.finditer(answer):
+        if m.group(2) not in TOOLS:
+            continue
+        head = tok.encode(answer[:m.end(1)])
+        if head and answer_ids[:len(head)] == head and len(head) < len(answer_ids):
+            out.append((len(head) - 1, TOOLS.index(m.group(2))))
+    return out
 
 
 class Records:
-    """Tokenised (ids, labels) pairs in a seeded order that repeats per epoch."""
+    """Tokenised records in a seeded order that repeats per epoch.
+
+    Which records are kept and their order depend only on the file, the tokenizer,
+    max_tokens and the seed, so a checkpoint's data position means the same record after a
+    resume (also one written before the plan and halt labels existed).
+    """
 
     def __init__(self, path: str, tok: Tokenizer, max_tokens: int, seed: int):
-        self.items = []
+        self.items: list[tuple[list[int], list[int], list[tuple[int, int]], float | None]] = []
+        end_id = tok.token_to_id(IM_END)
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 try:
@@ -75,7 +129,10 @@ class Records:
                     continue  # a line still being written by a running data build
                 p, a = tok.encode(r["prompt"]), tok.encode(r["answer"])
                 if len(p) + len(a) <= max_tokens and a:
-                    self.items.append((p, a))
+                    kind = str(r.get("kind", ""))
+                    plan = plan_positions(tok, r["answer"], a) if kind == "plan" else []
+                    halt = HALT_LABEL.get(kind, 1.0) if end_id is not None and a[-1] == end_id else None
+                    self.items.append((p, a, plan, halt))
         if not self.items:
             raise SystemExit(f"no usable records in {path}")
         self.seed = seed
@@ -88,12 +145,15 @@ class Records:
             self._order = (epoch, idx)
         return self._order[1]
 
-    def get(self, pos: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def get(self, pos: int) -> Example:
         epoch, i = divmod(pos, len(self.items))
-        p, a = self.items[self.order(epoch)[i]]
+        p, a, plan, halt = self.items[self.order(epoch)[i]]
         ids = torch.tensor([p + a], dtype=torch.long)
         labels = torch.tensor([[IGNORE] * (len(p) - 1) + a + [IGNORE]], dtype=torch.long)
-        return ids, labels
+        ex = Example(ids, labels, [len(p) + j for j, _ in plan], [t for _, t in plan])
+        if halt is not None:  # the position whose next token is the closing <|im_end|>
+            ex.halt_pos, ex.halt_label = [len(p) + len(a) - 2], [halt]
+        return ex
 
 
 def trainable_names(model: HRMCode, train_layers: int) -> list[str]:
@@ -127,24 +187,69 @@ def lr_at(step: int, a: TuneArgs) -> float:
     return a.lr * (a.min_lr_frac + (1 - a.min_lr_frac) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
-def example_loss(model: HRMCode, ids: torch.Tensor, labels: torch.Tensor, bf16: bool):
-    select = labels != IGNORE
-    ctx = torch.autocast("cpu", dtype=torch.bfloat16) if bf16 else torch.autocast("cpu", enabled=False)
+@dataclass
+class Losses:
+    """One example's summed losses (tensors, for backward) and counts for the log."""
+
+    lm: torch.Tensor
+    n_lm: int
+    plan: torch.Tensor
+    n_plan: int = 0
+    plan_hits: int = 0
+    halt: torch.Tensor | None = None
+    n_halt: int = 0
+    halt_hits: int = 0
+
+
+def example_loss(model: HRMCode, ex: Example, bf16: bool) -> Losses:
+    """LM cross-entropy on the answer, plan-head cross-entropy at plan positions and halt-head
+    BCE at the halt position, all from one forward whose heads run only at the selected
+    positions (the plan and halt positions lie inside the answer, so they cost nothing)."""
+    dev = next(model.parameters()).device
+    ids, labels = ex.ids.to(dev), ex.labels.to(dev)
+    answer = labels != IGNORE
+    select = answer.clone()
+    select[0, ex.plan_pos + ex.halt_pos] = True
+    ctx = torch.autocast(dev.type, dtype=torch.bfloat16, enabled=bf16)
     with ctx:
         out = model(ids, select=select)
-    return F.cross_entropy(out.logits.float(), labels[select], reduction="sum"), int(select.sum())
+    row = torch.cumsum(select[0].long(), 0) - 1  # position -> row of the selected outputs
+    lm = F.cross_entropy(out.logits[answer[select]].float(), labels[answer], reduction="sum")
+    res = Losses(lm, int(answer.sum()), out.plan_logits.new_zeros((), dtype=torch.float32))
+    res.halt = res.plan
+    if ex.plan_pos:
+        logits = out.plan_logits[row[ex.plan_pos]].float()
+        want = torch.tensor(ex.plan_tool, device=dev)
+        res.plan = F.cross_entropy(logits, want, reduction="sum")
+        res.n_plan, res.plan_hits = len(want), int((logits.argmax(-1) == want).sum())
+    if ex.halt_pos:
+        logits = out.halt_logits[row[ex.halt_pos]].float()
+        want_h = torch.tensor(ex.halt_label, device=dev)
+        res.halt = F.binary_cross_entropy_with_logits(logits, want_h, reduction="sum")
+        res.n_halt, res.halt_hits = len(want_h), int(((logits > 0) == (want_h > 0.5)).sum())
+    return res
+
+
+def head_metrics(parts: list[Losses], prefix: str = "") -> dict[str, float]:
+    """Plan/halt loss and accuracy over some examples (keys only for heads that had labels)."""
+    rec: dict[str, float] = {}
+    for head in ("plan", "halt"):
+        n = sum(getattr(x, f"n_{head}") for x in parts)
+        if n:
+            rec[f"{prefix}{head}_loss"] = sum(float(getattr(x, head).detach()) for x in parts) / n
+            rec[f"{prefix}{head}_acc"] = sum(getattr(x, f"{head}_hits") for x in parts) / n
+            rec[f"{prefix}{head}_n"] = n
+    return rec
 
 
 @torch.no_grad()
-def validate(model: HRMCode, recs: Records, n: int, bf16: bool) -> float:
+def validate(model: HRMCode, recs: Records, n: int, bf16: bool) -> dict[str, float]:
+    """val_loss (answer tokens) and the heads' val_* metrics on the first n records."""
     model.eval()
-    tot = cnt = 0.0
-    for i in range(min(n, len(recs.items))):
-        ids, labels = recs.get(i)
-        loss, k = example_loss(model, ids, labels, bf16)
-        tot, cnt = tot + float(loss), cnt + k
+    parts = [example_loss(model, recs.get(i), bf16) for i in range(min(n, len(recs.items)))]
     model.train()
-    return tot / max(cnt, 1)
+    tot, cnt = sum(float(x.lm) for x in parts), sum(x.n_lm for x in parts)
+    return {"val_loss": tot / max(cnt, 1), **head_metrics(parts, "val_")}
 
 
 def load_init(path: str) -> tuple[HRMCode, dict]:
@@ -167,6 +272,7 @@ def tune(a: TuneArgs) -> dict:
         ck["source_layers"] = ck.get("source_layers") or _count_source(ck)
     model.source_layers = ck["source_layers"]
     tok = Tokenizer.from_gguf_fields(ck["tokenizer"])
+    model.to(a.device)
     names = set(trainable_names(model, a.train_layers))
     for n, p in model.named_parameters():
         p.requires_grad_(n in names)
@@ -195,7 +301,8 @@ def tune(a: TuneArgs) -> dict:
 
     def save() -> None:
         payload = {k: v for k, v in ck.items() if k not in ("model", "optimizer", "ema")}
-        payload.update(model=model.state_dict(), optimizer=opt.state_dict(), step=step,
+        weights = {k: v.detach().cpu() for k, v in model.state_dict().items()}
+        payload.update(model=weights, optimizer=opt.state_dict(), step=step,
                        data_pos=pos, rng=ckpt.rng_state(), tune_args=asdict(a))
         ckpt.save_checkpoint(state_path, payload)
 
@@ -206,26 +313,37 @@ def tune(a: TuneArgs) -> dict:
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, a)
             batch = [data.get(pos + i) for i in range(a.accum)]
-            n_tok = sum(int((lab != IGNORE).sum()) for _, lab in batch)
-            seen = sum(ids.shape[1] for ids, _ in batch)
-            loss_sum = 0.0
-            for ids, labels in batch:
-                loss, _ = example_loss(model, ids, labels, a.bf16)
-                (loss / n_tok).backward()
-                loss_sum += float(loss.detach())
+            n_tok = sum(int((ex.labels != IGNORE).sum()) for ex in batch)
+            n_plan = sum(len(ex.plan_pos) for ex in batch)
+            n_halt = sum(len(ex.halt_pos) for ex in batch)
+            seen = sum(ex.ids.shape[1] for ex in batch)
+            loss_sum, parts = 0.0, []
+            for ex in batch:
+                part = example_loss(model, ex, a.bf16)
+                total = part.lm / n_tok
+                if n_plan and a.plan_weight:
+                    total = total + a.plan_weight * part.plan / n_plan
+                if n_halt and a.halt_weight:
+                    total = total + a.halt_weight * part.halt / n_halt
+                total.backward()
+                loss_sum += float(part.lm.detach())
+                parts.append(part)
             gnorm = float(torch.nn.utils.clip_grad_norm_(params, a.grad_clip))
             opt.step()
             opt.zero_grad(set_to_none=True)
             step, pos = step + 1, pos + a.accum
             dt = time.monotonic() - t0
             rec = {"step": step, "loss": loss_sum / n_tok, "lr": lr_at(step - 1, a), "gnorm": gnorm,
-                   "tok_s": seen / dt, "answer_tokens": n_tok, "tokens": seen, "time": time.time()}
+                   "tok_s": seen / dt, "answer_tokens": n_tok, "tokens": seen, "time": time.time(),
+                   **head_metrics(parts)}
             if val is not None and step % a.val_every == 0:
-                rec["val_loss"] = validate(model, val, a.val_n, a.bf16)
+                rec.update(validate(model, val, a.val_n, a.bf16))
             log.write(json.dumps(rec) + "\n")
             log.flush()
             if step % 10 == 0 or "val_loss" in rec:
                 extra = f" val {rec['val_loss']:.3f}" if "val_loss" in rec else ""
+                extra += "".join(f" {h} acc {rec[h + '_acc']:.2f}" for h in ("plan", "halt")
+                                 if h + "_acc" in rec)
                 print(f"step {step} loss {rec['loss']:.3f}{extra} {rec['tok_s']:.0f} tok/s", flush=True)
             now = time.monotonic()
             if now - last_save > a.save_minutes * 60:

