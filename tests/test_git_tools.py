@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hrmcli.agent.apply import apply_edits
 from hrmcli.agent.editblocks import EditBlock
+from hrmcli.agent.transaction import EditTransaction
 from hrmcli.tools.git import GitError, GitRepo, is_hrm_message, parse_conflicts
 
 
@@ -31,11 +31,10 @@ def repo(tmp_path: Path) -> GitRepo:
 
 
 def hrm_edit(repo: GitRepo, path: str, search: str, replace: str) -> str | None:
-    """What hrm apply does: save pending changes, write, commit the edit."""
-    result = apply_edits([EditBlock(1, path, search, replace)], repo.root,
-                         before_write=repo.save_pending_changes)
+    """What every hrm edit does: the edit transaction (save pending changes, write, commit)."""
+    result = EditTransaction(repo.root, f"edit {path}").apply([EditBlock(1, path, search, replace)])
     assert result.ok, result.failed
-    return repo.commit_hrm_edit(result.applied, f"edit {path}")
+    return result.commit
 
 
 def messages(root: Path) -> list[str]:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from hrmcli.tools.errors import ToolError
-from hrmcli.tools.files import grep, list_files, read_file, resolve_inside
+from hrmcli.tools.files import grep, list_files, read_file
+from hrmcli.tools.paths import Refused, resolve_in_root
 
 
 def _git(repo: Path, *args: str) -> None:
@@ -46,14 +47,14 @@ def test_read_file_range_is_inclusive_and_clamped(repo: Path) -> None:
 @pytest.mark.parametrize("path", ["../outside.txt", "src/../../outside.txt"])
 def test_read_file_refuses_dotdot(repo: Path, path: str) -> None:
     (repo.parent / "outside.txt").write_text("secret\n")
-    with pytest.raises(ToolError, match="outside the repository"):
+    with pytest.raises(ToolError, match="outside the project root"):
         read_file(repo, path)
 
 
 def test_read_file_refuses_absolute_path_outside_but_takes_one_inside(repo: Path) -> None:
     outside = repo.parent / "outside.txt"
     outside.write_text("secret\n")
-    with pytest.raises(ToolError, match="outside the repository"):
+    with pytest.raises(ToolError, match="outside the project root"):
         read_file(repo, outside)
     assert read_file(repo, repo / "README.md").startswith("     1\thello")
 
@@ -62,7 +63,7 @@ def test_read_file_refuses_symlink_that_leaves_the_repo(repo: Path) -> None:
     outside = repo.parent / "secret.txt"
     outside.write_text("token\n")
     (repo / "link.txt").symlink_to(outside)
-    with pytest.raises(ToolError, match="outside the repository"):
+    with pytest.raises(ToolError, match="outside the project root"):
         read_file(repo, "link.txt")
     (repo / "inner.md").symlink_to(repo / "README.md")
     assert "hello" in read_file(repo, "inner.md")
@@ -81,9 +82,28 @@ def test_read_file_refuses_binary_non_utf8_missing_and_dirs(repo: Path) -> None:
         read_file(repo, "src")
 
 
-def test_resolve_inside_returns_the_real_path(repo: Path) -> None:
-    assert resolve_inside(repo, "src/./app.py") == (repo / "src" / "app.py").resolve()
-    assert resolve_inside(repo, ".") == repo.resolve()
+def test_resolve_in_root_returns_the_relative_and_the_real_path(repo: Path) -> None:
+    real = (repo / "src" / "app.py").resolve()
+    assert resolve_in_root(repo, "src/./app.py") == ("src/app.py", real)
+    assert resolve_in_root(repo, "src\\app.py") == ("src/app.py", real)
+    assert resolve_in_root(repo, repo / "src" / "app.py") == ("src/app.py", real)
+    assert resolve_in_root(repo, ".", allow_root=True) == (".", repo.resolve())
+    with pytest.raises(Refused, match="is the project root, not a file"):
+        resolve_in_root(repo, ".")
+
+
+def test_one_strict_rule_for_reads_too(repo: Path) -> None:
+    """Reads follow the edit engine's rule: .git is off limits, and `..` may not climb
+    above the root even when the path would resolve back inside it."""
+    (repo / ".git").mkdir()
+    (repo / ".git" / "config").write_text("[credential]\n")
+    with pytest.raises(ToolError, match="inside .git"):
+        read_file(repo, ".git/config")
+    with pytest.raises(ToolError, match="points outside the project root"):
+        read_file(repo, f"../{repo.name}/README.md")
+    assert read_file(repo, "src/../README.md").startswith("     1\thello")
+    with pytest.raises(ToolError, match="empty file path"):
+        read_file(repo, " ")
 
 
 def test_list_files_in_git_repo_uses_gitignore_and_sees_untracked(repo: Path) -> None:

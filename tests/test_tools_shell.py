@@ -82,9 +82,9 @@ def test_cwd_must_be_a_directory_inside_the_root(tmp_path: Path) -> None:
     root = tmp_path / "repo"
     root.mkdir()
     (root / "f.txt").write_text("x")
-    with pytest.raises(ToolError, match="outside the repository"):
+    with pytest.raises(ToolError, match="outside the project root"):
         shell.run(["ls"], tmp_path, root)
-    with pytest.raises(ToolError, match="outside the repository"):
+    with pytest.raises(ToolError, match="outside the project root"):
         shell.run(["ls"], "..", root)
     with pytest.raises(ToolError, match="not a directory"):
         shell.run(["ls"], root / "f.txt", root)

@@ -117,7 +117,7 @@ def test_help_lists_every_command(repo: Path) -> None:
                 assert "unknown command /frobnicate" in _texts(app)
                 await _type(pilot, "/add ../../etc/passwd")
                 await pilot.pause()
-                assert "outside the repository" in _texts(app) and app.files == []
+                assert "outside the project root" in _texts(app) and app.files == []
 
     asyncio.run(scenario())
 

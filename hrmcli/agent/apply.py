@@ -26,10 +26,11 @@ import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from hrmcli.agent.editblocks import DIVIDER_RE, BlockFailure, EditBlock
 from hrmcli.agent.wholefile import WholeFile
+from hrmcli.tools.paths import Refused, resolve_in_root
 
 DEFAULT_MAX_FILE_BYTES = 1_000_000
 BOM = b"\xef\xbb\xbf"
@@ -53,43 +54,9 @@ class ApplyResult:
         return not self.failed
 
 
-class Refused(Exception):
-    """A file the applier will not touch; the message is the user-facing reason."""
-
-
 # ---------------------------------------------------------------- files and paths
-
-
-def resolve_in_root(root: Path, path: str) -> tuple[str, Path]:
-    """Map a model-supplied path to (normalized relative path, real path inside root)."""
-    real_root = root.resolve()
-    if not path.strip():
-        raise Refused("empty file path")
-    p = PurePosixPath(path.replace("\\", "/"))
-    if p.is_absolute():
-        try:
-            p = PurePosixPath(Path(p).resolve().relative_to(real_root).as_posix())
-        except ValueError:
-            raise Refused(f"{path} is an absolute path outside the project root {root}") from None
-    parts: list[str] = []
-    for part in p.parts:
-        if part == "..":
-            if not parts:
-                raise Refused(f"{path} points outside the project root ('..')")
-            parts.pop()
-        elif part != ".":
-            parts.append(part)
-    if not parts:
-        raise Refused(f"{path} is the project root, not a file")
-    if parts[0] == ".git":
-        raise Refused(f"{path} is inside .git; hrm does not edit git's own files")
-    rel = "/".join(parts)
-    real = (real_root / rel).resolve()
-    try:
-        real.relative_to(real_root)
-    except ValueError:
-        raise Refused(f"{rel} is a symlink that points outside the project root") from None
-    return rel, real
+# Refused and resolve_in_root live in hrmcli.tools.paths: one confinement rule for the edit
+# engine and every other tool. They are imported above and stay importable from here.
 
 
 @dataclass

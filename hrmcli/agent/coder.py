@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrmcli.agent import prompts
-from hrmcli.agent.apply import ApplyResult, Refused, apply_edits, apply_whole_files, resolve_in_root
+from hrmcli.agent.apply import ApplyResult, apply_edits, apply_whole_files
 from hrmcli.agent.backends import ContextExceeded
 from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
 from hrmcli.agent.constrained import SearchConstraint, TokenTrie
@@ -28,6 +28,7 @@ from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
 from hrmcli.agent.window import fit_files
+from hrmcli.tools.paths import Refused, resolve_in_root
 
 MAX_REPAIRS = 3
 MAX_FILE_BYTES = 1_000_000
@@ -210,8 +211,13 @@ class EditCoder:
 
     def apply_proposal(self, outcome: EditOutcome,
                        before_write: Callable[[list[str]], None] | None = None) -> EditOutcome:
-        """Write a well-formed proposal (all or nothing). Files may have changed since the
-        dry run, so the edits are matched again; a failure leaves everything untouched."""
+        """Write a well-formed proposal (all or nothing), with no git commits. Files may have
+        changed since the dry run, so the edits are matched again; a failure leaves
+        everything untouched.
+
+        hrm edit, hrm apply, hrm run and hrm chat do not call this: they write through
+        hrmcli.agent.transaction.EditTransaction, which also saves your pending changes and
+        commits the edit for `hrm undo`."""
         if not outcome.well_formed:
             raise CoderError("the proposal is not well formed; nothing to apply")
         apply = apply_whole_files if self.edit_format == "whole" else apply_edits

@@ -3,7 +3,7 @@
 The planner backend (H role) writes a numbered tool plan; each step runs under the
 permission policy; results go back to the planner whenever a step fails or the plan runs
 out. The loop stops on the done signal (a `done` step, or the backend's halt head when it
-has one), on passing tests after an edit, or at the step limit.
+has one and the plan has run out), on passing tests after an edit, or at the step limit.
 
 Every step that can change anything runs inside a Snapshot: a step that fails, or is
 interrupted with Ctrl-C, is rolled back, so the repository is always either before or
@@ -110,6 +110,8 @@ class AgentLoop:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
+        if self.policy.root is None:  # commands are judged against the repository they run in
+            self.policy = self.policy.with_root(self.root)
         self.observations: list[str] = []
         self.done_lines: list[str] = []
         self.tests: TestSummary | None = None
@@ -148,7 +150,10 @@ class AgentLoop:
             if tool == "run_tests" and rec.ok and self.edits_applied and _only_wrapup(queue):
                 done, reason = True, "tests pass"
                 break
-            if self._halted():
+            # The halt head decides at the end of the plan (instead of asking for more steps),
+            # after a step that worked; it never cuts planned work short, so an untrained head
+            # cannot end a run early.
+            if not queue and rec.ok and self._halted():
                 done, reason = True, "the halt head signalled done"
                 break
             if not rec.ok and not rec.skipped:
@@ -301,7 +306,7 @@ class AgentLoop:
 
     def _edit(self, arg: str, task: str | None = None) -> _Outcome:
         from hrmcli.agent.coder import CoderError, EditCoder
-        from hrmcli.tools.git import GitRepo
+        from hrmcli.agent.transaction import EditTransaction
 
         named = shlex.split(arg) or list(self.context_files)
         files = [f for f in named if (self.root / f).is_file()]
@@ -320,18 +325,16 @@ class AgentLoop:
                                 self.policy.decide_category("edit"), proposal.diff)
         if refused:
             return _Outcome(False, refused.output, skipped=True, diff=proposal.diff)
-        repo = GitRepo.find(self.root)
-        before = (lambda paths: repo.save_pending_changes(paths, base=self.root)) if repo else None
-        done = coder.apply_proposal(proposal, before_write=before)
-        if not done.applied:
+        done = EditTransaction(self.root, _summary(self.request)).apply(proposal.edits,
+                                                                         coder.edit_format)
+        if not done.ok:
             return _Outcome(False, "; ".join(done.errors), diff=proposal.diff)
-        if repo is not None:
-            repo.commit_hrm_edit(done.files, _summary(self.request), base=self.root)
         for f in done.files:
             if f not in self.context_files:
                 self.context_files.append(f)
         self.edits_applied += 1
-        return _Outcome(True, f"applied to {', '.join(done.files)}", diff=done.diff)
+        note = f" (not committed: {done.commit_error})" if done.commit_error else ""
+        return _Outcome(True, f"applied to {', '.join(done.files)}{note}", diff=done.diff)
 
     def _edit_task(self) -> str:
         """The request plus the latest failure, so the editor fixes what was observed."""

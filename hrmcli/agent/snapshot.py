@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrmcli.tools.errors import ToolError
-from hrmcli.tools.files import resolve_inside
+from hrmcli.tools.paths import resolve_in_root
 
 # Files under .git that mark an operation in progress; a step may start one (git merge).
 _STATE_FILES = ("MERGE_HEAD", "MERGE_MSG", "MERGE_MODE", "CHERRY_PICK_HEAD", "REVERT_HEAD",
@@ -80,7 +80,8 @@ class Snapshot:
         names = []
         for p in paths:
             try:
-                names.append(resolve_inside(root, p).relative_to(dirs[1] if dirs else root).as_posix())
+                real = resolve_in_root(root, p)[1]
+                names.append(real.relative_to(dirs[1] if dirs else root).as_posix())
             except (ToolError, ValueError):
                 continue  # outside the repo: the step itself will refuse it
         snap = cls(dirs[1], dirs[0]) if dirs else cls(root, None)

@@ -19,6 +19,8 @@ APPLY_HELP = (
     "first committed on their own ('hrm: save your pending changes to ... before edit'), so "
     "your work is never mixed into or lost with hrm's edit. --no-commit skips both commits."
 )
+# The steps themselves (save pending, apply all or nothing, commit) are the one edit
+# transaction that hrm edit, hrm run and hrm chat also use: hrmcli.agent.transaction.
 
 
 def _read_edits(source: str) -> str:
@@ -52,10 +54,10 @@ def apply_cmd(
     from rich.markup import escape
     from rich.syntax import Syntax
 
-    from hrmcli.agent.apply import apply_edits, apply_whole_files
     from hrmcli.agent.editblocks import BlockFailure, parse_edits
+    from hrmcli.agent.transaction import EditTransaction
     from hrmcli.agent.wholefile import MalformedWholeFile, parse_whole_files
-    from hrmcli.tools.git import GitError, GitRepo
+    from hrmcli.tools.git import GitError
 
     out = Console(stderr=as_json, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -87,32 +89,17 @@ def apply_cmd(
     if not count and not failed:
         failed = [BlockFailure(0, "", "no edit blocks found in the input")]
 
-    repo = None if (no_commit or dry_run) else GitRepo.find(root)
-    pending: list[str | None] = []
-
-    def save_pending(paths: list[str]) -> None:
-        if repo:
-            pending.append(repo.save_pending_changes(paths, base=root))
-
-    run = apply_whole_files if fmt == "whole" else apply_edits
+    # Parse failures still dry-run the parsed blocks, so every failure is listed at once.
+    tx = EditTransaction(root, message, commit=not no_commit, dry_run=dry_run or bool(failed),
+                         max_file_bytes=max_file_bytes)
     try:
-        result = run(
-            items, root, dry_run=dry_run or bool(failed), max_file_bytes=max_file_bytes,
-            before_write=save_pending,
-        )
+        result = tx.apply(items, fmt)
     except GitError as e:
         err.print(f"[red]error:[/] {e}; nothing was written")
         raise typer.Exit(1) from None
     failed = sorted(failed + result.failed, key=lambda f: f.block)
-
-    commit_sha = None
-    if not failed and repo and result.applied:
-        summary = message or "edit " + ", ".join(result.applied[:3]) + (
-            f" and {len(result.applied) - 3} more" if len(result.applied) > 3 else "")
-        try:
-            commit_sha = repo.commit_hrm_edit(result.applied, summary, base=root)
-        except GitError as e:
-            err.print(f"[yellow]warning:[/] the edit was written but not committed: {e}")
+    if result.commit_error:
+        err.print(f"[yellow]warning:[/] the edit was written but not committed: {result.commit_error}")
 
     if failed:
         err.print(f"[red]{len(failed)} of {max(count, 1)} edit block(s) failed; nothing was written.[/]")
@@ -122,19 +109,19 @@ def apply_cmd(
         if result.diff:
             out.print(Syntax(result.diff, "diff", theme="ansi_dark", background_color="default"))
         verb = "would change" if dry_run else "changed"
-        out.print(f"[green]{count} block(s) applied;[/] {verb} {len(result.applied)} file(s).")
-        if pending and pending[0]:
-            out.print(f"Saved your pending changes first in commit {pending[0][:10]}.")
-        if commit_sha:
-            out.print(f"Committed {commit_sha[:10]} (hrm undo to drop it).")
+        out.print(f"[green]{count} block(s) applied;[/] {verb} {len(result.files)} file(s).")
+        if result.pending_commit:
+            out.print(f"Saved your pending changes first in commit {result.pending_commit[:10]}.")
+        if result.commit:
+            out.print(f"Committed {result.commit[:10]} (hrm undo to drop it).")
     if as_json:
         print(json.dumps({
-            "applied": result.applied if not failed else [],
+            "applied": result.files if not failed else [],
             "failed": [{"block": f.block, "path": f.path, "reason": f.reason} for f in failed],
             "diff": result.diff if not failed else "",
             "dry_run": dry_run,
-            "commit": commit_sha,
-            "pending_commit": pending[0] if pending else None,
+            "commit": result.commit,
+            "pending_commit": result.pending_commit,
         }))
     raise typer.Exit(1 if failed else 0)
 

@@ -1,5 +1,7 @@
 """`hrm edit FILE "TASK"`: the model proposes SEARCH/REPLACE edits to FILE, you see the
-diff, and on yes they are written atomically and committed (undo with `hrm undo`)."""
+diff, and on yes they are written through the one edit transaction
+(hrmcli.agent.transaction: pending changes saved, all or nothing, committed as an hrm
+edit that `hrm undo` drops)."""
 
 from __future__ import annotations
 
@@ -64,6 +66,7 @@ def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: 
     from hrmcli.agent.backends.base import GenerationOptions
     from hrmcli.agent.coder import CoderError, EditCoder
     from hrmcli.agent.history import History, HistoryError
+    from hrmcli.agent.transaction import EditTransaction
     from hrmcli.tools.git import GitError, GitRepo
 
     def fail(msg: str, code: int = 1) -> None:
@@ -141,33 +144,28 @@ def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: 
             out.print("Not applied.")
             finish(0, "declined")
 
-    pending: list[str | None] = []
-
-    def save_pending(paths: list[str]) -> None:
-        if repo:
-            pending.append(repo.save_pending_changes(paths, base=root))
-
+    tx = EditTransaction(root, f"edit {rel}: {task[:60]}", session=session)
     try:
-        outcome = coder.apply_proposal(outcome, before_write=save_pending)
+        done = tx.apply(outcome.edits, edit_format)
     except GitError as e:
         err.print(f"[red]error:[/] {escape(str(e))}; nothing was written")
         finish(1, "error")
-    if not outcome.applied:
+    if not done.ok:
+        outcome.errors = done.errors
         err.print("[red]the edits no longer apply (the file changed?); nothing was written.[/]")
         for e in outcome.errors:
             err.print(f"[red]-[/] {escape(e)}")
         finish(1, "failed")
-    if pending and pending[0]:
-        out.print(f"Saved your pending changes first in commit {pending[0][:10]}.")
-    if repo:
-        try:
-            sha = repo.commit_hrm_edit(outcome.files, f"edit {rel}: {task[:60]}", base=root)
-            if sha:
-                out.print(f"[green]Applied[/] and committed {sha[:10]} (hrm undo to drop it).")
-        except GitError as e:
-            err.print(f"[yellow]warning:[/] the edit was written but not committed: {escape(str(e))}")
-    else:
-        out.print(f"[green]Applied[/] to {', '.join(outcome.files)} (not a git repository: no commit).")
+    outcome.applied, outcome.files, outcome.diff = True, done.files, done.diff
+    if done.pending_commit:
+        out.print(f"Saved your pending changes first in commit {done.pending_commit[:10]}.")
+    if done.commit:
+        out.print(f"[green]Applied[/] and committed {done.commit[:10]} (hrm undo to drop it).")
+    elif done.commit_error:
+        err.print("[yellow]warning:[/] the edit was written but not committed: "
+                  f"{escape(done.commit_error)}")
+    elif not done.in_repo:
+        out.print(f"[green]Applied[/] to {', '.join(done.files)} (not a git repository: no commit).")
     finish(0, "applied")
 
 

@@ -1,7 +1,7 @@
 """Read-only file tools: confined reads, the repo's file list, and regex search.
 
-Everything is confined to the repository root so a model cannot read secrets elsewhere on
-the machine, and binary or non-UTF-8 files are refused rather than fed to the model as noise.
+Everything is confined to the repository root (hrmcli.tools.paths, the one rule every tool
+shares) so a model cannot read secrets elsewhere on the machine, and binary or non-UTF-8 files are refused rather than fed to the model as noise.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hrmcli.tools.errors import ToolError
+from hrmcli.tools.paths import Refused, resolve_in_root
 
 # Directories that are never source in any toolchain we support; skipped outside git repos.
 JUNK_DIRS = frozenset(
@@ -34,25 +35,6 @@ class Match:
     line: str
 
 
-def resolve_inside(root: str | Path, path: str | Path) -> Path:
-    """The real path of `path` (relative to root, or absolute), refusing anything outside root.
-
-    Resolving symlinks before the check is what stops a link inside the repo from pointing
-    the tools at files outside it.
-    """
-    real_root = Path(root).resolve()
-    candidate = Path(path)
-    if not candidate.is_absolute():
-        candidate = real_root / candidate
-    real = candidate.resolve()
-    if real != real_root and not real.is_relative_to(real_root):
-        raise ToolError(
-            f"{path} is outside the repository ({real_root}); "
-            "only paths inside the repository can be used."
-        )
-    return real
-
-
 def _looks_binary(head: bytes) -> bool:
     return b"\0" in head
 
@@ -60,7 +42,7 @@ def _looks_binary(head: bytes) -> bool:
 def read_file(root: str | Path, path: str | Path, start: int | None = None,
               end: int | None = None) -> str:
     """Lines `start`..`end` (1-based, inclusive) numbered like `cat -n`, so the model can cite them."""
-    real = resolve_inside(root, path)
+    real = resolve_in_root(root, path)[1]
     if not real.exists():
         raise ToolError(f"{path} does not exist; use list_files to see what is there.")
     if not real.is_file():
@@ -191,13 +173,10 @@ def grep(root: str | Path, pattern: str, glob: str | None = None,
     for rel in list_files(real_root):
         if glob and not _glob_matches(rel, glob):
             continue
-        file = real_root / rel
         try:
-            if not file.resolve().is_relative_to(real_root):
-                continue
-            data = file.read_bytes()
-        except OSError:
-            continue
+            data = resolve_in_root(real_root, rel)[1].read_bytes()
+        except (Refused, OSError):
+            continue  # a symlink out of the repository, or gone since it was listed
         if _looks_binary(data[:_SNIFF_BYTES]):
             continue
         for n, line in enumerate(data.decode("utf-8", errors="replace").splitlines(), 1):

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hrmcli.tools.errors import ToolError
-from hrmcli.tools.files import resolve_inside
+from hrmcli.tools.paths import resolve_in_root
 
 _CHUNK = 65536
 # After the main child exits, how long a background grandchild may keep the pipe open.
@@ -89,7 +89,7 @@ def run(argv: list[str] | str, cwd: str | Path, root: str | Path, timeout: float
     args = ["/bin/sh", "-c", argv] if via_shell else list(argv)
     if not args or (via_shell and not argv.strip()):
         raise ToolError("empty command.")
-    real_cwd = resolve_inside(root, cwd)
+    real_cwd = resolve_in_root(root, cwd, allow_root=True)[1]
     if not real_cwd.is_dir():
         raise ToolError(f"working directory {cwd} is not a directory inside the repository.")
     full_env = {**os.environ, **env} if env else None

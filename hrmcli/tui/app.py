@@ -203,7 +203,7 @@ class ChatApp(App):
 
     def cmd_add(self, arg: str) -> None:
         from hrmcli.tools.errors import ToolError
-        from hrmcli.tools.files import resolve_inside
+        from hrmcli.tools.paths import resolve_in_root
 
         if not arg:
             self.say("error", "usage: /add FILE...")
@@ -211,14 +211,13 @@ class ChatApp(App):
         files = list(self.files)
         for name in arg.split():
             try:
-                real = resolve_inside(self.root, name)
+                rel, real = resolve_in_root(self.root, name)
             except ToolError as e:
                 self.say("error", str(e))
                 continue
             if not real.is_file():
                 self.say("error", f"{name} is not a file in {self.root}")
                 continue
-            rel = real.relative_to(self.root).as_posix()
             if rel not in files:
                 files.append(rel)
         self._set_files(files)
@@ -271,7 +270,8 @@ class ChatApp(App):
     @work(thread=True, exclusive=True, group="model")
     def edit_worker(self, task: str) -> None:
         from hrmcli.agent.coder import CoderError, EditCoder
-        from hrmcli.tools.git import GitRepo
+        from hrmcli.agent.transaction import EditTransaction
+        from hrmcli.tools.git import GitError
 
         stream = self.call_from_thread(self.conversation.stream)
         coder = EditCoder(self.backend, self.root, max_repairs=CHAT_REPAIRS,
@@ -294,15 +294,19 @@ class ChatApp(App):
                                    proposal.diff)):
             self.call_from_thread(self.say, "system", "edit rejected; nothing changed")
             return
-        repo = GitRepo.find(self.root)
-        before = (lambda paths: repo.save_pending_changes(paths, base=self.root)) if repo else None
-        done = coder.apply_proposal(proposal, before_write=before)
-        if not done.applied:
+        try:
+            done = EditTransaction(self.root, task.splitlines()[0][:60]).apply(
+                proposal.edits, coder.edit_format)
+        except GitError as e:
+            self.call_from_thread(self.say, "error", f"{e}; nothing was written")
+            return
+        if not done.ok:
             self.call_from_thread(self.say, "error", "; ".join(done.errors))
             return
-        if repo is not None:
-            repo.commit_hrm_edit(done.files, task.splitlines()[0][:60], base=self.root)
         self.last_diff = done.diff
+        if done.commit_error:
+            self.call_from_thread(self.say, "error",
+                                  f"the edit was written but not committed: {done.commit_error}")
         self.call_from_thread(self.say, "system",
                               f"applied to {', '.join(done.files)}; /undo reverts it")
 
