@@ -113,6 +113,8 @@ def livecodebench(
     if summary["skipped_k"]:
         console.print(f"[yellow]not reported: pass@{summary['skipped_k']} (some problem has "
                       "fewer samples than k)[/yellow]")
+    from hrmcli.agent.bench_history import record_bench_run
+    record_bench_run("livecodebench", summary)
     if as_json:
         print(json.dumps(summary))
 

@@ -103,6 +103,8 @@ def polyglot(
                            for r in results if not any(r["tests_outcomes"])}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     _print_table(summary, cfg.tries)
+    from hrmcli.agent.bench_history import record_bench_run
+    record_bench_run("polyglot", summary)
     if as_json:
         print(json.dumps(summary))
 

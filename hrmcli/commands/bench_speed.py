@@ -62,6 +62,8 @@ def speed(
         err.print("llama-cpp-python is not installed: no llama.cpp comparison "
                   "(pip install 'hrmcli[llama]')")
     _table(res)
+    from hrmcli.agent.bench_history import record_bench_run
+    record_bench_run("speed", res, model=models.hrm)
     if as_json:
         print(json.dumps(res))
 

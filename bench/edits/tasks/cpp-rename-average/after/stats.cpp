@@ -1,0 +1,26 @@
+#include <vector>
+
+double average(const std::vector<double>& xs) {
+    if (xs.empty()) {
+        return 0.0;
+    }
+    double sum = 0.0;
+    for (double x : xs) {
+        sum += x;
+    }
+    return sum / xs.size();
+}
+
+double above_avg_share(const std::vector<double>& xs) {
+    if (xs.empty()) {
+        return 0.0;
+    }
+    const double avg = average(xs);
+    int n = 0;
+    for (double x : xs) {
+        if (x > avg) {
+            ++n;
+        }
+    }
+    return static_cast<double>(n) / xs.size();
+}

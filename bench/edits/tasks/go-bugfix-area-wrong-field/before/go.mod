@@ -1,0 +1,3 @@
+module example.com/rect
+
+go 1.19

@@ -1,0 +1,3 @@
+module example.com/chunk
+
+go 1.19

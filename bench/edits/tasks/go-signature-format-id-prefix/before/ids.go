@@ -1,0 +1,22 @@
+package ids
+
+import "fmt"
+
+// FormatID renders a numeric id the way invoices print it.
+func FormatID(n int) string {
+	return fmt.Sprintf("ID-%04d", n)
+}
+
+// Label is the heading of an invoice.
+func Label(n int, customer string) string {
+	return FormatID(n) + " " + customer
+}
+
+// Labels formats many ids.
+func Labels(ns []int) []string {
+	out := make([]string, 0, len(ns))
+	for _, n := range ns {
+		out = append(out, FormatID(n))
+	}
+	return out
+}

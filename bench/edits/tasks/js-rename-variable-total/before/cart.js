@@ -1,0 +1,17 @@
+'use strict';
+
+function sumCart(items) {
+  let acc = 0;
+  for (const item of items) {
+    acc += item.price * (item.qty ?? 1);
+  }
+  return Math.round(acc * 100) / 100;
+}
+
+function itemCount(items) {
+  let acc = 0;
+  for (const item of items) acc += item.qty ?? 1;
+  return acc;
+}
+
+module.exports = { sumCart, itemCount };
