@@ -110,6 +110,8 @@ class AgentLoop:
 
     def __post_init__(self) -> None:
         self.root = Path(self.root).resolve()
+        if self.policy.root is None:  # commands are judged against the repository they run in
+            self.policy = self.policy.with_root(self.root)
         self.observations: list[str] = []
         self.done_lines: list[str] = []
         self.tests: TestSummary | None = None
