@@ -62,7 +62,9 @@ DEFAULT_DENY: tuple[str, ...] = (
     "poweroff", "init", "telinit", "systemctl poweroff", "systemctl reboot", "systemctl halt",
     "systemctl kexec", "systemctl rescue", "systemctl emergency", "killall5",
     "passwd", "chpasswd", "useradd", "userdel", "usermod", "groupadd", "groupdel", "visudo",
-    "chsh", "chfn", "crontab", "chmod -R 777 /", "dd of=/dev/sda",
+    "chsh", "chfn", "crontab", "chmod -R 777 /", "dd of=/dev/sda", "iptables", "ip6tables",
+    "nft", "ufw", "firewall-cmd", "sysctl -w", "hdparm", "setcap", "grub-install",
+    "update-grub", "efibootmgr", "dracut", "mkinitcpio", "update-initramfs",
 )
 
 _READ = [
@@ -211,14 +213,19 @@ def _command_words(args: list[str]) -> list[str]:
 
 
 def category_of(argv: Sequence[str]) -> Category:
-    """The kind of thing a single (non-shell-string) command does."""
+    """The kind of thing a single (non-shell-string) command does.
+
+    The most specific matching entry wins (`git branch -a` is a read although `git branch`
+    writes); between equally specific entries the stricter category, in _CATEGORY_ORDER."""
     words, flags = _split_words_flags(_normalise(argv))
-    for category, prefixes in _CATEGORY_ORDER:
+    best: tuple[int, int, Category] | None = None
+    for order, (category, prefixes) in enumerate(_CATEGORY_ORDER):
         for text in prefixes:
             rule_words, rule_flags = _split_words_flags(text.split())
             if tuple(words[: len(rule_words)]) == tuple(rule_words) and set(rule_flags) <= flags:
-                return category
-    return "shell"
+                key = (len(rule_words) + len(rule_flags), -order, category)
+                best = key if best is None or key[:2] > best[:2] else best
+    return best[2] if best is not None else "shell"
 
 
 def _rules(texts: Iterable[str]) -> list[_Rule]:

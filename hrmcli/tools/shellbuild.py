@@ -249,3 +249,57 @@ def _pytest(j: Judge, c: Call) -> list[str] | None:
             d = texts[k + 1].split("=", 1)[1]
             j.write(Value(d, d), c.state, "`pytest -o cache_dir`", None)
     return ["pytest", *texts]
+
+
+@handles("venv", "virtualenv")
+def _venv(j: Judge, c: Call) -> list[str] | None:
+    """`python -m venv DIR` / `virtualenv DIR` create DIR."""
+    for v in c.args:
+        if not (v.text or "").startswith("-"):
+            j.write(v, c.state, f"`{c.base}`", None)
+    return ["virtualenv"]
+
+
+# (command, words that make it print or hand out a credential)
+_CREDENTIAL_TOOLS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "security": (("find-generic-password",), ("find-internet-password",), ("dump-keychain",),
+                 ("export",)),
+    "secret-tool": (("lookup",), ("search",)),
+    "pass": ((),), "gopass": ((),), "lpass": ((),), "bw": (("get",), ("export",)),
+    "op": (("read",), ("item",), ("inject",), ("run",)), "keyctl": (("print",), ("read",),
+                                                                   ("pipe",)),
+    "gh": (("auth", "token"), ("auth", "status", "-t"), ("auth", "status", "--show-token")),
+    "gcloud": (("auth", "print-access-token"), ("auth", "print-identity-token"),
+               ("auth", "application-default", "print-access-token"),
+               ("secrets", "versions", "access")),
+    "aws": (("configure", "get"), ("configure", "export-credentials"),
+            ("sts", "get-session-token"), ("ecr", "get-login-password"),
+            ("secretsmanager", "get-secret-value"), ("ssm", "get-parameter"),
+            ("ssm", "get-parameters")),
+    "az": (("account", "get-access-token"), ("keyvault", "secret", "show")),
+    "kubectl": (("config", "view"), ("get", "secret"), ("get", "secrets"),
+                ("create", "token")),
+    "vault": (("read",), ("kv", "get"), ("token", "create"), ("print", "token")),
+    "heroku": (("auth:token",),), "npm": (("token",),), "doctl": (("auth",),),
+    "gpg": (("--decrypt",), ("-d",), ("--export-secret-keys",), ("--export-secret-subkeys",)),
+    "gpg2": (("--decrypt",), ("-d",), ("--export-secret-keys",)),
+    "ssh-keygen": (("-y",),), "ssh-add": (("-L",),),
+}
+
+
+def _credential_tool(j: Judge, c: Call) -> list[str] | None:
+    words = [v.text or "" for v in c.args]
+    for pattern in _CREDENTIAL_TOOLS.get(c.base, ()):
+        if all(p in words for p in pattern):
+            j.note(UNSURE, f"`{c.base} {' '.join(pattern)}` hands out a stored credential")
+            break
+    if c.base.startswith(("docker-credential-", "git-credential-")) and "get" in words:
+        j.note(UNSURE, f"`{c.base} get` hands out a stored credential")
+    if c.base == "npm":
+        return _package(j, c)
+    return c.texts()
+
+
+for _tool in _CREDENTIAL_TOOLS:
+    handles(_tool)(_credential_tool)
+handles(pattern=r"(docker|git)-credential-[\w.-]+")(_credential_tool)

@@ -321,6 +321,15 @@ def _python(j: Judge, c: Call) -> list[str] | None:
                 if mod is None:
                     j.note(UNSURE, f"`{c.base} -m` with a module only known at run time")
                     return None
+                from hrmcli.tools.shellcall import handler_for
+
+                module_handler = handler_for(mod)
+                if module_handler is not None and mod not in ("json.tool",):
+                    inner = Call([Value(mod, mod), *rest], c.state, c.stdin, c.edits)
+                    with j.inside(f"{c.base} -m"):
+                        got = module_handler(j, inner)
+                    if got is None:
+                        return None
                 return ["python", "-m", mod, *[v.shown for v in rest]]
             if ch in "WX":
                 if n == len(letters) - 1:
@@ -394,6 +403,10 @@ def _editor(j: Judge, c: Call) -> list[str] | None:
     runs = {"-c", "--cmd", "-S", "--eval", "-l", "--load", "-f", "--funcall", "--batch",
             "-x", "--script", "-e", "-s"}
     pager = c.base in ("less", "more", "most", "man")
+    if c.base == "man" and any(t is not None and t.split("=")[0] in (
+            "-P", "--pager", "-H", "--html", "-B") or (t or "").startswith("-P") for t in texts):
+        j.note(UNSURE, "`man -P/--pager/--html` names a program man runs")
+        return None
     for t in texts:
         if t is None:
             continue

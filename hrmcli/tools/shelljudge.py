@@ -244,6 +244,13 @@ class Judge:
         if cmd.words and any(isinstance(p, (Param, CmdSub, Arith)) for p in cmd.words[0].parts):
             self.note(UNSURE, f"the command name {cmd.words[0].raw!r} comes from a variable or "
                               "substitution")
+        if argv and argv[0].text is not None and _runs_code(command_base(argv[0].text)):
+            for w in cmd.words[1:]:
+                for part in w.parts:
+                    if isinstance(part, (CmdSub, ProcSub)) and _FETCH_RE.search(
+                            " ".join(r for c in walk_commands(part.program)
+                                     for r in _raw_words(c))):
+                        self.note(DENY, f"`{argv[0].text}` runs downloaded code ({w.raw[:40]})")
         run_state = state.copy() if argv and cmd.assigns else state
         for a in cmd.assigns:
             text = expand_text(a.value, state) if a.value is not None else None
@@ -359,6 +366,10 @@ class Judge:
         if "/" not in name and name in state.functions:
             self.note(ALLOW, f"calls the function {name} judged above")
             return
+        if "/" in name:
+            real = self.paths.real(name, state.cwd)
+            if real is None or real in self.written:
+                self.note(UNSURE, f"runs {name}, which this command line writes first")
         call = Call(argv, state, stdin, list(edits or []))
         base = call.base
         texts = call.texts()
@@ -444,6 +455,9 @@ class Judge:
             return
         if self.paths.is_harmless_write(lex):
             return
+        if not self.paths.inside(lex):
+            self.note(DENY, f"{what} writes {lex}, outside the repository {self.root}")
+            return
         for real in self.paths.candidates(v.text, state.cwd) or [lex]:
             self.written.add(real)
             if not self.paths.inside(real):
@@ -476,7 +490,12 @@ class Judge:
         lex = self.paths.lexical(v.text, state.cwd) or ""
         if lex.startswith(("/dev/tcp/", "/dev/udp/")):
             self.note(ASK, f"{what} opens a network connection ({lex})")
-        for real in cands:
+        if v.glob:
+            why = self.paths.secret_pattern(lex, recursive=recursive)
+            if why:
+                self.note(UNSURE, f"{what} reads secrets: {why}")
+                return
+        for real in [*cands, lex]:
             why = self.paths.secret(real, recursive=recursive or v.glob)
             if why:
                 self.note(UNSURE, f"{what} reads secrets: {why}")
@@ -525,6 +544,15 @@ def _known_output(argv: list[Value], paths: PathContext, state: ShellState) -> s
             except OSError:
                 return None
     return None
+
+
+def _runs_code(base: str) -> bool:
+    """Shells, interpreters, eval and source: their arguments can be code."""
+    from hrmcli.tools.shellinterp import INTERPRETERS, OTHER_SHELLS, SH_LIKE
+
+    return (base in SH_LIKE or base in OTHER_SHELLS or base in INTERPRETERS or
+            base in ("eval", "source", ".", "xargs", "env", "exec", "command") or
+            bool(re.fullmatch(r"(python|pypy)[\d.]*m?", base)))
 
 
 def _listed_under(argv: list[Value], paths: PathContext, state: ShellState) -> str | None:

@@ -51,6 +51,11 @@ SECRET_NAMES = (
     "*_token", ".htpasswd", ".netrc", ".pgpass", "service-account*.json",
     "*.ovpn", "known_hosts", "authorized_keys",
 )
+# A path through one of these folders is a secret wherever it is (another user's ~/.ssh).
+SECRET_COMPONENTS = frozenset({
+    ".ssh", ".aws", ".gnupg", ".kube", ".docker", ".netrc", ".git-credentials",
+    ".password-store", ".pgpass", ".azure", ".gcloud", ".vault-token", ".terraform.d",
+})
 # /proc/<pid>/environ and friends: another process's environment, memory or files.
 _PROC_SECRET = re.compile(r"^/proc/[^/]+/(environ|mem|root|cwd|fd|map_files|auxv)(/|$)")
 _RAW_DISK = re.compile(r"^/dev/(sd[a-z]|nvme|hd[a-z]|vd[a-z]|xvd|mmcblk|disk/|mapper/|dm-|md)")
@@ -73,6 +78,12 @@ def user_home(user: str) -> str | None:
         return None
 
 
+def _dotdot(component: str) -> bool:
+    """Whether a pattern component can match `..`: only one written with a leading dot."""
+    return (component.startswith(".") and bool(_GLOB_CHARS.search(component))
+            and fnmatch.fnmatchcase("..", component))
+
+
 def _within(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
@@ -85,7 +96,8 @@ class PathContext:
         homes = {os.path.realpath(real_home()), os.path.realpath(os.path.expanduser("~"))}
         self.secret_dirs: list[str] = [
             os.path.realpath(os.path.join(h, e)) for h in sorted(homes) for e in SECRET_HOME]
-        self.secret_dirs += [os.path.realpath(p) for p in SECRET_ABSOLUTE] + list(SECRET_ABSOLUTE)
+        absolute = [p for p in SECRET_ABSOLUTE if p not in homes]  # /root when it is ours
+        self.secret_dirs += [os.path.realpath(p) for p in absolute] + absolute
         hrm_home = os.environ.get("HRM_HOME")
         if hrm_home:
             self.secret_dirs.append(os.path.realpath(hrm_home))
@@ -128,11 +140,29 @@ class PathContext:
         out = [self.real(p, None) or p for p in globmod.glob(base)[:200]]
         out.append(self.real(base, None) or base)
         parts = base.split("/")
-        if any(_GLOB_CHARS.search(c) and fnmatch.fnmatchcase("..", c) for c in parts):
-            dotted = "/".join(".." if _GLOB_CHARS.search(c) and fnmatch.fnmatchcase("..", c)
-                              else c for c in parts)
+        if any(_dotdot(c) for c in parts):
+            dotted = "/".join(".." if _dotdot(c) else c for c in parts)
             out.append(self.real(dotted, None) or dotted)
         return sorted(set(out))
+
+    def secret_pattern(self, pattern: str, recursive: bool = False) -> str | None:
+        """Whether a glob such as `~/.s*/id*` or `/etc/sh?dow` can name a secret location."""
+        parts = pattern.rstrip("/").split("/")
+        for top in self.secret_dirs:
+            tparts = top.split("/")
+            if len(parts) >= len(tparts):
+                if fnmatch.fnmatchcase(top, "/".join(parts[:len(tparts)])):
+                    return f"{pattern} can name the secret location {top}"
+            elif recursive and fnmatch.fnmatchcase("/".join(tparts[:len(parts)]), pattern):
+                return f"{pattern} can name a folder holding the secret location {top}"
+        if any(fnmatch.fnmatchcase(c, p) for p in parts if _GLOB_CHARS.search(p)
+               for c in SECRET_COMPONENTS):
+            return f"{pattern} can name a credentials folder"
+        name = parts[-1] if parts else ""
+        if _GLOB_CHARS.search(name) and any(fnmatch.fnmatchcase(n, name) for n in (
+                "id_rsa", "id_ed25519", "id_ecdsa", ".env", "credentials", ".netrc")):
+            return f"{pattern} can name a key or credentials file"
+        return None
 
     # -------------------------------------------------------------------- questions
 
@@ -172,6 +202,8 @@ class PathContext:
                 return f"{real} is a secret location"
             if recursive and _within(top, real):
                 return f"{real} holds the secret location {top}"
+        if any(part in SECRET_COMPONENTS for part in real.split("/")) and not self.inside(real):
+            return f"{real} is inside a credentials folder"
         if _PROC_SECRET.match(real):
             return f"{real} exposes another process's environment, memory or files"
         if _RAW_DISK.match(real):
