@@ -6,7 +6,8 @@ definitions most likely to matter for the request. Relevance comes from the refe
 the files in the chat and on identifiers the user mentioned: the files those point at are
 what the model needs to see next.
 
-Parsing uses the per-language tree-sitter grammar wheels. Per-file results are cached by
+Which files are code, and in which grammar, comes from the one language table
+(hrmcli.languages), which the training data reads too. Per-file results are cached by
 (path, mtime, size) so that re-ranking after every agent step costs no parsing.
 """
 
@@ -20,26 +21,17 @@ import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 
+from hrmcli.languages import grammar_for, language_for, parser
 from hrmcli.tools.errors import ToolError
 from hrmcli.tools.files import list_files
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: .h is parsed as C (hrmcli.languages), not C++
 MAX_FILE_BYTES = 1_000_000
 DAMPING = 0.85
 
-EXTENSIONS: dict[str, str] = {
-    ".py": "python", ".pyi": "python",
-    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-    ".ts": "typescript", ".mts": "typescript", ".cts": "typescript", ".tsx": "tsx",
-    ".go": "go", ".rs": "rust", ".java": "java", ".c": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".c++": "cpp",
-    ".h": "cpp", ".hh": "cpp", ".hpp": "cpp", ".hxx": "cpp",
-}
-
-# Node types that introduce a named definition, per language.
+# Node types that introduce a named definition, per tree-sitter grammar.
 _JS_DEFS = {"function_declaration", "generator_function_declaration", "class_declaration",
             "method_definition"}
 _TS_DEFS = _JS_DEFS | {"interface_declaration", "type_alias_declaration", "enum_declaration",
@@ -70,44 +62,6 @@ IDENT_TYPES = frozenset({"identifier", "type_identifier", "field_identifier",
 _WORD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{2,}")
 
 
-@cache
-def _parser(lang: str):
-    """One parser per language; grammar wheels are imported only when a file needs them."""
-    import tree_sitter
-
-    if lang == "python":
-        import tree_sitter_python as g
-        ptr = g.language()
-    elif lang == "javascript":
-        import tree_sitter_javascript as g
-        ptr = g.language()
-    elif lang in ("typescript", "tsx"):
-        import tree_sitter_typescript as g
-        ptr = g.language_typescript() if lang == "typescript" else g.language_tsx()
-    elif lang == "go":
-        import tree_sitter_go as g
-        ptr = g.language()
-    elif lang == "rust":
-        import tree_sitter_rust as g
-        ptr = g.language()
-    elif lang == "java":
-        import tree_sitter_java as g
-        ptr = g.language()
-    elif lang == "c":
-        import tree_sitter_c as g
-        ptr = g.language()
-    elif lang == "cpp":
-        import tree_sitter_cpp as g
-        ptr = g.language()
-    else:
-        raise KeyError(lang)
-    return tree_sitter.Parser(tree_sitter.Language(ptr))
-
-
-def language_for(path: str) -> str | None:
-    return EXTENSIONS.get(Path(path).suffix.lower())
-
-
 @dataclass(frozen=True)
 class Definition:
     name: str
@@ -118,7 +72,7 @@ class Definition:
 
 @dataclass
 class FileTags:
-    lang: str
+    lang: str  # the grammar key it was parsed with (hrmcli.languages; "tsx" for .tsx)
     defs: list[Definition] = field(default_factory=list)
     refs: dict[str, int] = field(default_factory=dict)
 
@@ -168,12 +122,13 @@ def _is_function_prototype(node) -> bool:
     return False
 
 
-def extract_tags(source: bytes, lang: str) -> FileTags:
-    """Definitions and identifier references in one file's source."""
-    tree = _parser(lang).parse(source)
+def extract_tags(source: bytes, grammar: str) -> FileTags:
+    """Definitions and identifier references in one file's source, parsed with a grammar
+    key of hrmcli.languages."""
+    tree = parser(grammar).parse(source)
     lines = source.split(b"\n")
-    def_types = DEF_TYPES[lang]
-    tags = FileTags(lang)
+    def_types = DEF_TYPES[grammar]
+    tags = FileTags(grammar)
     def_name_spans: set[tuple[int, int]] = set()
     idents: list = []
     for node in _walk(tree.root_node):
@@ -182,7 +137,7 @@ def extract_tags(source: bytes, lang: str) -> FileTags:
             idents.append(node)
             continue
         is_def = t in def_types and not (t in _NEEDS_BODY and node.child_by_field_name("body") is None)
-        if not is_def and lang in ("c", "cpp") and t in _PROTOTYPE_TYPES:
+        if not is_def and grammar in ("c", "cpp") and t in _PROTOTYPE_TYPES:
             is_def = _is_function_prototype(node)
         if not is_def:
             continue
@@ -300,8 +255,8 @@ class RepoMap:
 
     def tags(self, rel: str) -> FileTags | None:
         """Tags for one file, from the cache when its mtime and size are unchanged."""
-        lang = language_for(rel)
-        if lang is None:
+        grammar = grammar_for(rel)
+        if grammar is None:
             return None
         file = self.root / rel
         try:
@@ -316,11 +271,11 @@ class RepoMap:
             return FileTags(entry["lang"], [Definition(*d) for d in entry["defs"]], entry["refs"])
         self.cache_misses += 1
         try:
-            tags = extract_tags(file.read_bytes(), lang)
+            tags = extract_tags(file.read_bytes(), grammar)
         except OSError:
             return None
         self._cache[rel] = {
-            "mtime_ns": st.st_mtime_ns, "size": st.st_size, "lang": lang,
+            "mtime_ns": st.st_mtime_ns, "size": st.st_size, "lang": grammar,
             "defs": [[d.name, d.line, d.kind, d.text] for d in tags.defs], "refs": tags.refs,
         }
         return tags

@@ -1,75 +1,32 @@
-"""Language detection by file extension and tree-sitter parsers for our six languages.
+"""Language detection and tree-sitter parsers for the training data.
 
-Grammars come from the per-language wheels in our dependencies, so nothing is downloaded
-at run time. Parsers are cached per language because building one costs more than
-parsing a typical file.
+The table itself (extension -> language, family, grammar) is hrmcli.languages, shared with
+the agent's repo map so that a file is the same language in training and at inference;
+this module re-exports what the data builders use and adds the parsed-source helpers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from pathlib import PurePath
 
 import tree_sitter as ts
 
-# Extension -> language key. "ts" covers .ts and .tsx (tsx gets its own grammar below).
-EXTENSIONS: dict[str, str] = {
-    ".py": "python",
-    ".js": "javascript", ".mjs": "javascript", ".cjs": "javascript", ".jsx": "javascript",
-    ".ts": "typescript", ".tsx": "typescript", ".mts": "typescript", ".cts": "typescript",
-    ".go": "go",
-    ".rs": "rust",
-    ".java": "java",
-    ".c": "c", ".h": "c",
-    ".cc": "cpp", ".cpp": "cpp", ".cxx": "cpp", ".hpp": "cpp", ".hh": "cpp", ".hxx": "cpp",
-    ".ipp": "cpp", ".inl": "cpp",
-}
-LANGUAGES: tuple[str, ...] = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
-# The six language families of the corpus report (JS/TS and C/C++ count together).
-FAMILY: dict[str, str] = {
-    "python": "python", "javascript": "js_ts", "typescript": "js_ts", "go": "go",
-    "rust": "rust", "java": "java", "c": "c_cpp", "cpp": "c_cpp",
-}
+from hrmcli.languages import FAMILY, LANGUAGES, language_for, parser
+
+__all__ = ["FAMILY", "LANGUAGES", "Source", "detect_language", "load", "parse", "parser_for",
+           "walk"]
 
 
 def detect_language(path: str | PurePath) -> str | None:
     """Language key for a path, or None when the extension is not one we train on."""
-    return EXTENSIONS.get(PurePath(path).suffix.lower())
+    return language_for(path)
 
 
-def _grammar(lang: str, tsx: bool) -> object:
-    if lang == "python":
-        import tree_sitter_python as m
-        return m.language()
-    if lang == "javascript":
-        import tree_sitter_javascript as m
-        return m.language()
-    if lang == "typescript":
-        import tree_sitter_typescript as m
-        return m.language_tsx() if tsx else m.language_typescript()
-    if lang == "go":
-        import tree_sitter_go as m
-        return m.language()
-    if lang == "rust":
-        import tree_sitter_rust as m
-        return m.language()
-    if lang == "java":
-        import tree_sitter_java as m
-        return m.language()
-    if lang == "c":
-        import tree_sitter_c as m
-        return m.language()
-    if lang == "cpp":
-        import tree_sitter_cpp as m
-        return m.language()
-    raise KeyError(f"no grammar for {lang!r}; known: {', '.join(LANGUAGES)}")
-
-
-@cache
 def parser_for(lang: str, tsx: bool = False) -> ts.Parser:
-    return ts.Parser(ts.Language(_grammar(lang, tsx)))
+    """The parser for a language key (tsx: TypeScript's TSX grammar)."""
+    return parser("tsx" if tsx and lang == "typescript" else lang)
 
 
 def parse(source: str, lang: str, path: str | PurePath = "") -> ts.Tree:
