@@ -49,6 +49,7 @@ class Call:
     stdin: Stdin | None = None
     edits: list[str] = field(default_factory=list)  # files it changes inside the repository
     recursive: bool = False  # reads whole folders (grep -r, tar, cp -r)
+    reads_args: bool = True  # False for rm, touch, chmod...: they never show file contents
 
     @property
     def name(self) -> str:

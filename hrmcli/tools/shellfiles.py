@@ -132,6 +132,7 @@ def _tee(j: Judge, c: Call) -> list[str] | None:
 
 @handles("touch", "mkdir", "mkfifo", "truncate")
 def _create(j: Judge, c: Call) -> list[str] | None:
+    c.reads_args = False
     with_arg = {"touch": "drt", "mkdir": "m", "mkfifo": "m", "truncate": "rs"}[c.base]
     lwith = {"--date", "--reference", "--time", "--mode", "--size", "--context"}
     opts = _opts(c, "acfhmpvcoZ", with_arg, lwith=lwith)
@@ -142,6 +143,7 @@ def _create(j: Judge, c: Call) -> list[str] | None:
 
 @handles("mknod")
 def _mknod(j: Judge, c: Call) -> list[str] | None:
+    c.reads_args = False
     opts = _opts(c, "Z", "m", lwith={"--mode", "--context"})
     _writes(j, c, opts.operands[:1])
     return ["mknod"]
@@ -150,6 +152,7 @@ def _mknod(j: Judge, c: Call) -> list[str] | None:
 @handles("rm", "grm", "unlink", "rmdir", "shred", "srm", "trash", "trash-put", "gio")
 def _remove(j: Judge, c: Call) -> list[str] | None:
     """Deleting: outside the repository, the repository itself or its .git is denied."""
+    c.reads_args = False
     if c.base == "gio" and (not c.args or c.args[0].text not in ("trash", "remove", "move",
                                                                    "copy", "save", "mkdir")):
         return c.texts()
@@ -166,6 +169,7 @@ def _remove(j: Judge, c: Call) -> list[str] | None:
 @handles("chmod", "chown", "chgrp", "chattr", "setfacl", "chcon", "setfattr")
 def _chmod(j: Judge, c: Call) -> list[str] | None:
     """The first operand is a mode or owner (modes such as `-x` look like options)."""
+    c.reads_args = False
     argv = [v for v in c.argv]
     args = argv[1:]
     mode_like = [k for k, v in enumerate(args) if v.text is not None and len(v.text) > 1 and

@@ -199,8 +199,18 @@ class Judge:
         for w in cmd.words:
             self.subs(w, state)
             values.extend(expand(w, state))
-        known = [v.text for v in values if v.text is not None and not v.glob]
-        if len(known) == len(values) and 0 < len(known) <= 8:
+        known: list[str] = []
+        for v in values:
+            if v.text is None:
+                break
+            if v.glob:  # the names it matches now, `..` where it can match that, or itself
+                matches = self.paths.candidates(v.text, state.cwd) or [v.text]
+                known.extend(matches if len(matches) <= 16 else [v.text])
+            else:
+                known.append(v.text)
+        else:
+            values = [Value(k, k) for k in known]
+        if len(known) == len(values) and 0 < len(known) <= 24:
             for text in known:
                 state.vars[cmd.name] = text
                 self.program(cmd.bodies[0], state, stdin)
@@ -410,6 +420,8 @@ class Judge:
         output options (`--output=PATH`, ...) must stay inside the repository."""
         from hrmcli.tools.shellcmds import OUTPUT_OPTIONS
 
+        if not call.reads_args:
+            return
         for v in call.args:
             t = v.text
             if t is None:
@@ -458,7 +470,7 @@ class Judge:
         if not self.paths.inside(lex):
             self.note(DENY, f"{what} writes {lex}, outside the repository {self.root}")
             return
-        for real in self.paths.candidates(v.text, state.cwd) or [lex]:
+        for real in self.paths.candidates(v.text, state.cwd, follow_last=not remove) or [lex]:
             self.written.add(real)
             if not self.paths.inside(real):
                 self.note(DENY, f"{what} writes {real}, outside the repository {self.root}")

@@ -113,32 +113,38 @@ class PathContext:
             path = os.path.join(cwd, path)
         return os.path.normpath(path).replace("//", "/")
 
-    def real(self, path: str, cwd: str | None) -> str | None:
-        """The path with every existing symlink followed (None: cwd unknown)."""
+    def real(self, path: str, cwd: str | None, follow_last: bool = True) -> str | None:
+        """The path with every existing symlink followed (None: cwd unknown). With
+        follow_last=False the last component is kept (rm and mv act on a link itself)."""
         lex = self.lexical(path, cwd)
         if lex is None:
             return None
         if not os.path.isabs(path) and cwd is not None:
             path = os.path.join(cwd, path)
         try:
+            if not follow_last:
+                head, tail = os.path.split(os.path.normpath(path))
+                if tail not in ("", ".", ".."):
+                    return os.path.join(os.path.realpath(head), tail)
             return os.path.realpath(path)
         except (OSError, ValueError):
             return lex
 
-    def candidates(self, path: str, cwd: str | None) -> list[str] | None:
+    def candidates(self, path: str, cwd: str | None,
+                   follow_last: bool = True) -> list[str] | None:
         """Real paths a possibly-globbed path can stand for (None: cwd unknown).
 
         A glob is expanded against the disk as it is now, plus the pattern itself as one
         name, plus `..` wherever a pattern component can match it (`.*` does in dash).
         """
         if not _GLOB_CHARS.search(path):
-            one = self.real(path, cwd)
+            one = self.real(path, cwd, follow_last)
             return None if one is None else [one]
         base = path if os.path.isabs(path) or cwd is None else os.path.join(cwd, path)
         if not os.path.isabs(base):
             return None
-        out = [self.real(p, None) or p for p in globmod.glob(base)[:200]]
-        out.append(self.real(base, None) or base)
+        out = [self.real(p, None, follow_last) or p for p in globmod.glob(base)[:200]]
+        out.append(self.real(base, None, follow_last) or base)
         parts = base.split("/")
         if any(_dotdot(c) for c in parts):
             dotted = "/".join(".." if _dotdot(c) else c for c in parts)
