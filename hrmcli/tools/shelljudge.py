@@ -163,8 +163,12 @@ class Judge:
         if len(pl.commands) == 1:
             self.command(pl.commands[0], state, stdin)
             return
+        fetched = bool(stdin and stdin.fetch)
         for i, cmd in enumerate(pl.commands):
             feed = stdin if i == 0 else self.pipe_stdin(pl.commands[i - 1], state)
+            if feed is not None and fetched:  # `curl ... | tee f | sh` still runs a download
+                feed.fetch = True
+            fetched = fetched or bool(feed and feed.fetch)
             self.command(cmd, state.copy(), feed)
 
     def command(self, cmd: Simple | Compound, state: ShellState, stdin: Stdin | None) -> None:
@@ -300,6 +304,9 @@ class Judge:
 
                 if SECRET_VAR.search(part.name):
                     self.note(UNSURE, f"uses ${part.name}, which looks like a secret")
+                for sub in part.subs:
+                    with self.inside("${...[...]}"):
+                        self.program(sub.program, state.copy())
                 if part.arg is not None:
                     self.subs(part.arg, state)
 
@@ -343,6 +350,9 @@ class Judge:
             argv = [v for w in producer.words for v in expand(w, state)]
             if not producer.redirects:
                 text = _known_output(argv, self.paths, state)
+            elif len(argv) == 1 and argv[0].text == "cat" and len(producer.redirects) == 1:
+                fed = self.redirect(producer.redirects[0], state, [])  # cat <<EOF | sh
+                text = fed.text if fed is not None and fed.kind == "text" else None
             under = _listed_under(argv, self.paths, state)
         return Stdin("pipe", text, fetch=fetch, under=under)
 

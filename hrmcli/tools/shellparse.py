@@ -50,6 +50,7 @@ class Param:
     op: str = ""
     arg: Word | None = None
     complex: bool = False
+    subs: list[CmdSub] = field(default_factory=list)  # $(...) inside an array subscript
 
 
 @dataclass
@@ -381,10 +382,12 @@ class _Parser:
         if prefix == "#" and s.startswith("}", j):
             complex_ = True  # ${#name}: a length
         op = ""
-        if s.startswith("[", j):  # array subscript
+        subscript_parts: list[Part] = []
+        if s.startswith("[", j):  # array subscript: arithmetic that may run $(...)
             k = _match_bracket(s, j, "[", "]")
             if k is None:
                 raise ParseError("bad array subscript")
+            self._scan_expansions(s[j + 1:k], subscript_parts)
             complex_ = True
             j = k + 1
         om = re.match(r":[-=?+]|[-=?+]|##?|%%?|//?|/#|/%|\^\^?|,,?|@|:", s[j:])
@@ -437,7 +440,8 @@ class _Parser:
             complex_ = True
         if not op and arg_parts:
             raise ParseError("bad ${...} substitution")
-        parts.append(Param(name, quoted, op, Word(_merge(arg_parts)) if op else None, complex_))
+        parts.append(Param(name, quoted, op, Word(_merge(arg_parts)) if op else None, complex_,
+                           [p for p in subscript_parts if isinstance(p, CmdSub)]))
         return j
 
     def _backtick(self, i: int, parts: list[Part], quoted: bool) -> int:

@@ -74,6 +74,7 @@ class ShellState:
         env: dict[str, str | None] = dict(os.environ)
         env["PWD"] = cwd
         env.setdefault("HOME", real_home())
+        env["IFS"] = " \t\n"  # shells start with the default, whatever the environment says
         return cls(cwd, env)
 
     def copy(self) -> ShellState:

@@ -541,3 +541,30 @@ def _ssh(j: Judge, c: Call) -> list[str] | None:
     if any(x in t.lower() for t in texts for x in local) or "-F" in texts:
         j.note(UNSURE, "`ssh` options that run local commands or read another config")
     return ["ssh"]
+
+
+@handles("nc", "ncat", "netcat", "nc.openbsd", "nc.traditional", "socat", "telnet")
+def _netcat(j: Judge, c: Call) -> list[str] | None:
+    """Connecting a program to the network (`nc -e /bin/sh`, `socat ... EXEC:sh`) hands a
+    remote peer a command line: denied. Plain connections ask (category shell)."""
+    texts = [v.text or "" for v in c.args]
+    for k, t in enumerate(texts):
+        name = t.split("=", 1)[0]
+        if c.base != "socat" and (name in ("-e", "-c", "--exec", "--sh-exec", "--lua-exec")
+                                  or (t.startswith("-") and not t.startswith("--")
+                                      and ("e" in t[1:] or "c" in t[1:]) and k + 1 <
+                                      len(texts) and c.base == "nc.traditional")):
+            j.note(DENY, f"`{c.base} {t}` hands a program to a network peer")
+        if c.base == "socat" and t.lower().startswith(("exec:", "system:")):
+            j.note(DENY, f"`socat {t.split(':', 1)[0]}:` hands a program to a network peer")
+    return ["nc"]
+
+
+@handles("ps")
+def _ps(j: Judge, c: Call) -> list[str] | None:
+    """BSD-style `ps e`/`ps eww` prints every process's environment (API keys included)."""
+    for v in c.args:
+        t = v.text or ""
+        if (not t.startswith("-") and "e" in t) or t in ("--env", "-E"):
+            j.note(UNSURE, "`ps e` shows the environment of processes, which can hold secrets")
+    return ["ps"]
