@@ -173,6 +173,12 @@ def _git(j: Judge, c: Call) -> list[str] | None:
             j.note(UNSURE, f"`git {sub}` with a transport that runs commands ({t[:20]})")
         if name in ("--template", "--separate-git-dir") and sub in ("init", "clone"):
             j.note(UNSURE, f"`git {sub} {name}` takes hooks or the .git from elsewhere")
+    if sub == "config":
+        words = [t for t in texts if not t.startswith("-")]
+        if any(t in _READ_CONFIG for t in texts) or (len(words) == 1 and not any(
+                t in ("--unset", "--unset-all", "--add", "--replace-all", "--edit", "-e",
+                      "--rename-section", "--remove-section") for t in texts)):
+            return ["git", "config", "--get"]
     return ["git", sub or "", *[v.shown for v in args]]
 
 
@@ -203,7 +209,11 @@ def _push(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
 
 
 def _config(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
-    if any(t in _READ_CONFIG for t in texts):
+    if any(t in _READ_CONFIG for t in texts) or len([t for t in texts
+                                                     if not t.startswith("-")]) == 1:
+        if any(t in ("--global", "--system") for t in texts) and not any(
+                t in _READ_CONFIG for t in texts) and any(t.startswith("--unset") for t in texts):
+            j.note(DENY, "`git config --global --unset` changes the user's git config")
         return
     if any(t in ("--global", "--system") for t in texts):
         j.note(DENY, "`git config --global/--system` changes the user's or machine's git "
