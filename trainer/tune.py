@@ -73,8 +73,9 @@ class TuneArgs:
 
 
 IM_END = "<|im_end|>"
-# Halt-head label at the end of a record's answer, by record kind: a plan is never the end of
-# the work; every other kind (the edit kinds) is one finished answer to one task.
+# Halt-head label at the end of a record's answer (unless the record has a "halt" field), by
+# kind: a plan is never the end of the work; every other kind (the edit kinds) is one
+# finished answer to one task.
 HALT_LABEL: dict[str, float] = {"plan": 0.0}
 _STEP = re.compile(r"(?m)^(\d+\.) ([a-z_]+)(?= |$)")
 
@@ -131,7 +132,10 @@ class Records:
                 if len(p) + len(a) <= max_tokens and a:
                     kind = str(r.get("kind", ""))
                     plan = plan_positions(tok, r["answer"], a) if kind == "plan" else []
-                    halt = HALT_LABEL.get(kind, 1.0) if end_id is not None and a[-1] == end_id else None
+                    halt = r.get("halt")  # a record may say; else its kind does
+                    halt = HALT_LABEL.get(kind, 1.0) if halt is None else float(halt)
+                    if end_id is None or a[-1] != end_id:
+                        halt = None
                     self.items.append((p, a, plan, halt))
         if not self.items:
             raise SystemExit(f"no usable records in {path}")

@@ -3,7 +3,7 @@
 The planner backend (H role) writes a numbered tool plan; each step runs under the
 permission policy; results go back to the planner whenever a step fails or the plan runs
 out. The loop stops on the done signal (a `done` step, or the backend's halt head when it
-has one), on passing tests after an edit, or at the step limit.
+has one and the plan has run out), on passing tests after an edit, or at the step limit.
 
 Every step that can change anything runs inside a Snapshot: a step that fails, or is
 interrupted with Ctrl-C, is rolled back, so the repository is always either before or
@@ -150,7 +150,10 @@ class AgentLoop:
             if tool == "run_tests" and rec.ok and self.edits_applied and _only_wrapup(queue):
                 done, reason = True, "tests pass"
                 break
-            if self._halted():
+            # The halt head decides at the end of the plan (instead of asking for more steps),
+            # after a step that worked; it never cuts planned work short, so an untrained head
+            # cannot end a run early.
+            if not queue and rec.ok and self._halted():
                 done, reason = True, "the halt head signalled done"
                 break
             if not rec.ok and not rec.skipped:

@@ -2,7 +2,9 @@
 
 HRM-Code is prompted in its own format (`prompt_format.plan_prompt`) and answers with tool
 tokens; chat models get a system prompt that asks for the same `N. tool argument` lines.
-Both replies go through `prompt_format.parse_plan`, so there is one plan grammar. Model
+Both replies go through `prompt_format.parse_plan`, so there is one plan grammar. A retrofit
+HRM-Code chooses each step's tool with its plan head (hrmcli.agent.backends.hrm); the Plan
+keeps those choices and their probabilities (`head_tools`). Model
 output is untrusted: a reply without a single parseable step falls back to a default plan
 and says so, instead of failing the run.
 """
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
 from hrmcli.agent.prompts import plan_messages
@@ -60,6 +62,9 @@ class Plan:
     raw: str  # the planner's reply as generated
     fallback: bool = False  # True when the reply had no parseable steps
     note: str = ""
+    # (tool, probability) the planner's plan head chose per step, when it has one that
+    # decides tools (a retrofit HRM-Code); empty when the tools came from text alone.
+    head_tools: list[tuple[str, float]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return format_steps(self.steps)
@@ -126,10 +131,13 @@ def make_plan(backend: Backend, request: str, *, context: str = "",
     opts = GenerationOptions(max_tokens=max_tokens, temperature=0.0, stop=[END_PLAN])
     reply = complete(backend, _messages(backend, request, context, observations, done_so_far),
                      opts, on_text).text
+    head = list(getattr(backend, "last_plan_head", None) or [])
     steps = parse_plan(_tidy(reply))
     if steps:
-        return Plan(steps, reply)
+        return Plan(steps, reply, head_tools=head)
     if not allow_fallback:
-        return Plan([], reply, note="the planner's reply held no numbered tool steps")
+        return Plan([], reply, note="the planner's reply held no numbered tool steps",
+                    head_tools=head)
     return Plan(default_plan(request, context_files), reply, fallback=True,
-                note="the planner's reply held no numbered tool steps; using the default plan")
+                note="the planner's reply held no numbered tool steps; using the default plan",
+                head_tools=head)

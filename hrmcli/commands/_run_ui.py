@@ -32,6 +32,9 @@ class ConsoleUI(LoopUI):
         start = self._next_index if revised else 1
         for line in format_steps(plan.steps, start):
             self.console.print(f"  {escape(line)}")
+        if plan.head_tools:  # a retrofit HRM-Code chose these tools with its plan head
+            chosen = ", ".join(f"{t} {p:.2f}" for t, p in plan.head_tools)
+            self.console.print(f"  [dim]plan head: {escape(chosen)}[/]")
 
     def step_started(self, index: int, tool: str, arg: str) -> None:
         self._end_stream()
@@ -46,6 +49,8 @@ class ConsoleUI(LoopUI):
         self._next_index = rec.index + 1
         colour = "yellow" if rec.skipped else "green" if rec.ok else "red"
         self.console.print(f"[{colour}]  {escape(rec.summary())}[/]")
+        if rec.tool == "run_tests" and rec.ok and rec.output:  # the counts, e.g. "2 passed, ..."
+            self.console.print(f"  {escape(rec.output.splitlines()[0])}")
         if not rec.ok and rec.output:
             self.console.print(escape(rec.output[-800:]), style="dim")
 

@@ -41,6 +41,10 @@ class Engine:
         self.model = loaded.model
         self.tokenizer = loaded.tokenizer
         last_position_heads(self.model)
+        # `_last` follows every forward, so a logits processor running inside stream() reads
+        # the heads (plan_logits, halt_prob) at the very position whose logits it is given
+        # (generate_ids decodes the next token before it calls the processor).
+        self.model.register_forward_hook(self._keep_last)
         self.n_ctx = min(n_ctx or self.cfg.max_seq_len, self.cfg.max_seq_len)
         self.cache = KVCache(self.cfg, max_len=self.n_ctx)
         self._ids: list[int] = []  # what the cache holds, position by position
@@ -70,6 +74,9 @@ class Engine:
         self._ids = []
 
     # -- state of the last position -------------------------------------------------------
+    def _keep_last(self, _module, _args, out: Output) -> None:
+        self._last = out
+
     @property
     def plan_logits(self) -> torch.Tensor:
         """Plan-head logits over prompt_format.TOOLS at the last processed position."""

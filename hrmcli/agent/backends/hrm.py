@@ -5,23 +5,93 @@ the model sees files as <|file|> blocks and the task as a <|user|> block exactly
 its training data; a plan request (a trailing "plan" message) ends with <|assistant|><|plan|>
 like prompt_format.plan_prompt. The runtime keeps control tokens in the streamed text, so a
 plan arrives as `N. <|t:tool|> argument` lines that prompt_format.parse_plan reads.
+
+A retrofit (a pretrained chat vocabulary, ChatML) plans with its plan head, as HRM-Code is
+designed to: in a plan turn (a trailing "plan" message) each line starts with the step
+number, the plan head (on z_H, where tuning trains it: the position after `N.`) picks the
+tool, and its spelling ` tool` is forced; the language model writes only the argument
+(PlanHeadSteps). `last_plan_head` tells which tools the head chose and how sure it was.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
+import torch
+
 from hrmcli.agent.backends import BackendError, ContextExceeded
 from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
-from hrmcli.agent.prompts import HRM_STYLE, render_chatml, render_hrm
+from hrmcli.agent.prompts import HRM_STYLE, IM_END, PLAN_ROLE, render_chatml, render_hrm
+from hrmcli.prompt_format import TOOLS
 
 # One generation at a time per process: an Engine keeps its KV cache and prompt-prefix state
 # between calls, and ggml's compute is not safe to enter from two threads at once (the
 # benchmarks run exercises on threads and share one backend).
 _GENERATE = threading.Lock()
+
+
+_STEP_START = re.compile(r"(?:^|\n)\d+\.$")
+MAX_PLAN_STEPS = 16  # a plan longer than this is cut: the loop revises it as it runs
+
+
+class PlanHeadSteps:
+    """Logits processor for a retrofit's plan turn: numbered lines whose tool is the plan
+    head's argmax.
+
+    A line starts with the next step number `N.`; right after it the plan head is read at
+    that position (the one tuning labels, trainer.tune) and the tokens of ` tool` are forced
+    one by one; the argument is the language model's own until the newline. The plan ends
+    when the head chooses `done` (the turn then closes as plan records do:
+    `done\n<|im_end|>`), after MAX_PLAN_STEPS steps, or at the token limit. Model output
+    stays untrusted: the lines are parsed again by prompt_format.parse_plan like any plan.
+    """
+
+    def __init__(self, engine, inner=None) -> None:
+        self.engine = engine
+        self.tok = engine.tokenizer
+        self.inner = inner
+        self.stops = sorted(self.tok.stop_ids)
+        end = self.tok.token_to_id(IM_END)
+        self.end = [end] if end is not None else self.stops[:1]
+        self.spell = {t: self.tok.encode(" " + t) for t in TOOLS}
+        self.steps: list[tuple[str, float]] = []  # (tool, plan-head probability) per step
+        self.forced: list[int] = []
+        self._number: list[int] = []  # the rest of `N.` once its first token was sampled
+
+    def _only(self, logits: torch.Tensor, allowed: Sequence[int]) -> torch.Tensor:
+        out = torch.full_like(logits, float("-inf"))
+        idx = torch.tensor(list(allowed), dtype=torch.long)
+        out[idx] = logits[idx]
+        return out
+
+    def __call__(self, ids: Sequence[int], logits: torch.Tensor) -> torch.Tensor:
+        if self._number:
+            first, rest = self._number[0], self._number[1:]
+            self._number = []
+            if ids and ids[-1] == first:
+                self.forced = rest
+        if self.forced:
+            return self._only(logits, [self.forced.pop(0)])
+        text = self.tok.decode(list(ids))
+        if _STEP_START.search(text):
+            probs = torch.softmax(self.engine.plan_logits.float(), -1)
+            k = int(probs.argmax())
+            self.steps.append((TOOLS[k], float(probs[k])))
+            self.forced = list(self.spell[TOOLS[k]])
+            if TOOLS[k] == "done":
+                self.forced += self.tok.encode("\n") + self.end
+            return self._only(logits, [self.forced.pop(0)])
+        if not text or text.endswith("\n"):
+            if len(self.steps) >= MAX_PLAN_STEPS:
+                return self._only(logits, self.end)
+            number = self.tok.encode(f"{len(self.steps) + 1}.")
+            self._number = number
+            return self._only(logits, number[:1])
+        return logits if self.inner is None else self.inner(ids, logits)
 
 
 class HRMBackend:
@@ -41,6 +111,9 @@ class HRMBackend:
         self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
         self._halt: float | None = None
+        # (tool, probability) the plan head chose for each step of the last plan turn of a
+        # retrofit; empty for other turns and for models that spell tools as tokens.
+        self.last_plan_head: list[tuple[str, float]] = []
 
     def token_bytes(self) -> list[bytes]:
         """Bytes of every token id (b"" for control tokens), for constrained decoding."""
@@ -77,6 +150,7 @@ class HRMBackend:
     def _stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
         self.last = None
         self._halt = None
+        self.last_plan_head = []
         t0 = time.perf_counter()
         prompt = self.render(messages)
         prompt_tokens = len(self.engine.tokenize(prompt))
@@ -85,11 +159,17 @@ class HRMBackend:
                 f"the prompt is {prompt_tokens} tokens but {self.name} holds {self.context_size}; "
                 "give it fewer or smaller files"
             )
+        processor = opts.logits_processor
+        head = None
+        if messages and messages[-1].role == PLAN_ROLE and self.engine.tokenizer.is_chat:
+            processor = head = PlanHeadSteps(self.engine, processor)
         yield from self.engine.stream(
             prompt, max_tokens=min(opts.max_tokens, self.context_size - prompt_tokens),
             temperature=opts.temperature, top_p=opts.top_p, stop=opts.stop,
-            logits_processor=opts.logits_processor, seed=opts.seed,
+            logits_processor=processor, seed=opts.seed,
         )
+        if head is not None:
+            self.last_plan_head = list(head.steps)
         stats = self.engine.last
         self.last = Completion(
             text="", prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,

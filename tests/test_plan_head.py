@@ -1,0 +1,125 @@
+"""`hrm run` uses HRM-Code's heads: the plan head of a retrofit picks each step's tool, and
+the halt head ends the loop once the plan has run out (never earlier).
+
+Real files and runtime throughout: a tiny random llama with SmolLM2's real vocabulary
+(tests/chat_models), retrofitted, tuned a few steps with trainer.tune on plan records,
+exported with converters.gguf_export.export_hrm, run by HRMBackend in real git repos.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+import torch
+
+from converters.gguf_export import export_hrm, load_checkpoint
+from hrmcli.agent.backends.hrm import HRMBackend
+from hrmcli.agent.loop import AgentLoop
+from hrmcli.agent.planner import make_plan
+from hrmcli.prompt_format import TOOLS
+from hrmcli.runtime.model import HRMCode
+from hrmcli.tools.permissions import Policy
+from tests.chat_models import (
+    PLANS,
+    edit_record,
+    retrofit_checkpoint,
+    tiny_chat_llama,
+    write_records,
+)
+from tests.cli_helpers import hrm, init_repo
+from trainer.tune import TuneArgs, tune
+
+TESTS = {
+    "calc.py": "def add(a, b):\n    return a + b\n",
+    "test_calc.py": ("from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n\n\n"
+                     "def test_add_zero():\n    assert add(0, 4) == 4\n"),
+}
+
+
+@pytest.fixture(scope="module")
+def tuned(smollm2_gguf, tmp_path_factory):
+    """A tiny retrofit tuned on plan records (the plan head learns `N.` -> tool), exported as
+    GGUF three times: as tuned, and with the halt head set by hand to say done (+5) or not
+    (-5) everywhere (weights zeroed, so the reading is exactly sigmoid(bias))."""
+    shared = tmp_path_factory.getbasetemp() / "chat-models"
+    shared.mkdir(exist_ok=True)
+    d = tmp_path_factory.mktemp("planhead")
+    init = retrofit_checkpoint(tiny_chat_llama(smollm2_gguf, shared / "tiny.gguf"), d / "init.pt")
+    data = write_records(d / "plans.jsonl", PLANS * 2 + [edit_record()])
+    tune(TuneArgs(init=str(init), data=str(data), out=str(d / "run"), steps=16, accum=2,
+                  lr=1e-2, warmup=1, min_lr_frac=1.0, train_layers=2, max_tokens=512,
+                  bf16=False, threads=1, save_minutes=100.0, plan_weight=3.0, halt_weight=1.0))
+    ck = load_checkpoint(d / "run" / "checkpoint.pt")
+    out = {"tuned": d / "tuned.gguf"}
+    export_hrm(ck, out["tuned"], "f32")
+    for name, bias in (("done", 5.0), ("not_done", -5.0)):
+        ck.state["halt_head.weight"] = torch.zeros_like(ck.state["halt_head.weight"])
+        ck.state["halt_head.bias"] = torch.full_like(ck.state["halt_head.bias"], bias)
+        out[name] = d / f"{name}.gguf"
+        export_hrm(ck, out[name], "f32")
+    out["checkpoint"] = ck
+    return out
+
+
+def test_the_plan_head_chooses_each_tool_at_the_step_number(tuned):
+    backend = HRMBackend(tuned["tuned"])
+    plan = make_plan(backend, "run the tests", context="calc.py\ntest_calc.py", max_tokens=96)
+    tools = [t for t, _ in plan.head_tools]
+    assert tools and tools == [t for t, _ in plan.steps][:len(tools)]
+    assert all(0.0 < p <= 1.0 for _, p in plan.head_tools)
+    assert "run_tests" in tools, plan.raw
+    # The head was read where tuning labels it: the position of each `N.`. The torch model
+    # on the same tokens gives the same argmax there.
+    eng = backend.engine
+    ids = eng.turn
+    model = HRMCode(tuned["checkpoint"].cfg).eval()
+    model.load_state_dict(tuned["checkpoint"].state)
+    with torch.no_grad():
+        logits = model(torch.tensor([ids])).plan_logits[0]
+    n_prompt = backend.last.prompt_tokens
+    text = ""
+    marks = []
+    for i in range(n_prompt, len(ids)):
+        text = eng.detokenize(ids[n_prompt:i + 1])
+        if re.search(r"(?:^|\n)\d+\.$", text):
+            marks.append(i)
+    assert len(marks) == len(tools)
+    assert [TOOLS[int(logits[i].argmax())] for i in marks] == tools
+
+
+def _loop(repo: Path, model: Path, max_steps: int = 4):
+    backend = HRMBackend(model)
+    loop = AgentLoop(repo, backend, backend, Policy(assume_yes=True), max_steps=max_steps)
+    return loop.run("run the tests")
+
+
+def test_the_halt_head_ends_the_run_only_when_the_plan_has_run_out(tuned, tmp_path):
+    repo = init_repo(tmp_path / "done", TESTS)
+    res = _loop(repo, tuned["done"])
+    ran = [s.tool for s in res.steps]
+    assert res.reason == "the halt head signalled done" and res.done
+    # a head that always says done still let every planned step before the end run
+    planned = [line.split(" ")[1] for line in res.plan]
+    assert ran == [t for t in planned if t != "done"], (res.plan, ran)
+    assert "run_tests" in ran and res.tests is not None and res.tests.passed == 2
+
+    repo = init_repo(tmp_path / "not_done", TESTS)
+    res = _loop(repo, tuned["not_done"])
+    assert res.reason != "the halt head signalled done"
+    assert "run_tests" in [s.tool for s in res.steps]
+
+
+def test_hrm_run_plans_the_tests_with_the_plan_head_and_reports_them(tuned, tmp_path):
+    repo = init_repo(tmp_path / "repo", TESTS)
+    r = hrm(repo, tmp_path / "home", "run", "run the tests", "--model", str(tuned["tuned"]),
+            "--yes", "--max-steps", "3", "--json", timeout=600)
+    shown = r.stderr  # with --json the human output goes to stderr
+    plan = shown.split("plan:", 1)[1].split("> step", 1)[0]
+    assert re.search(r"\d+\. run_tests", plan) and "plan head: " in plan, shown
+    assert "2 passed, 0 failed" in shown, shown
+    result = json.loads(r.stdout.strip().splitlines()[-1])
+    assert any(line.split(" ")[1] == "run_tests" for line in result["plan"])
+    assert result["tests"] == {"passed": 2, "failed": 0}
