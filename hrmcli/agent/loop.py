@@ -150,10 +150,10 @@ class AgentLoop:
             if tool == "run_tests" and rec.ok and self.edits_applied and _only_wrapup(queue):
                 done, reason = True, "tests pass"
                 break
-            # The halt head decides at the end of the plan (instead of asking for more steps),
-            # after a step that worked; it never cuts planned work short, so an untrained head
-            # cannot end a run early.
-            if not queue and rec.ok and self._halted():
+            # The halt head decides at the end of the plan (before its `done`, or instead of
+            # asking for more steps), after a step that worked; it never cuts planned work
+            # short, so an untrained head cannot end a run early.
+            if rec.ok and all(t == "done" for t, _ in queue) and self._halted():
                 done, reason = True, "the halt head signalled done"
                 break
             if not rec.ok and not rec.skipped:
