@@ -74,8 +74,12 @@ def random_checkpoint(cfg, tokenizer_fields: dict, seed: int = 0):
 
     import torch
 
-    from converters.gguf_export import Checkpoint
     from hrmcli.runtime.model import HRMCode
+
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.bench beside hrmcli.converters
+        from ..converters.gguf_export import Checkpoint
+    else:  # a source checkout: bench/ beside converters/ at the top level
+        from converters.gguf_export import Checkpoint
 
     cfg = replace(cfg, vocab_size=len(tokenizer_fields["tokens"]))
     torch.manual_seed(seed)
@@ -86,10 +90,16 @@ def random_checkpoint(cfg, tokenizer_fields: dict, seed: int = 0):
 
 def build_models(preset: str, qtype: str, cache_dir: Path, log=print) -> Models:
     """Random-weight HRM preset and its same-FLOP transformer, cached by preset and type."""
-    from converters.gguf_export import export_hrm
-    from converters.llama_export import export_llama
     from hrmcli.runtime.model import HRMConfig
-    from trainer.tokenizer import Tokenizer
+
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.bench beside its siblings
+        from ..converters.gguf_export import export_hrm
+        from ..converters.llama_export import export_llama
+        from ..trainer.tokenizer import Tokenizer
+    else:  # a source checkout: bench/ beside converters/ and trainer/ at the top level
+        from converters.gguf_export import export_hrm
+        from converters.llama_export import export_llama
+        from trainer.tokenizer import Tokenizer
 
     cfg = HRMConfig.preset(preset)
     d = cache_dir / f"bench-v{BUILD_VERSION}"
@@ -113,7 +123,10 @@ def llama_for(model: Path, qtype: str, cache_dir: Path) -> Path:
     """The same-FLOP llama GGUF for a given hrm-code file (random weights, same tokenizer)."""
     import hashlib
 
-    from converters.llama_export import export_llama
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.bench beside hrmcli.converters
+        from ..converters.llama_export import export_llama
+    else:  # a source checkout: bench/ beside converters/ at the top level
+        from converters.llama_export import export_llama
     from hrmcli.runtime.gguf_load import (
         _reader,
         config_from_metadata,
@@ -190,10 +203,13 @@ def work_llama(path: str, prompt_tokens: int, gen_tokens: int, threads: int, n_c
 def run_worker(kind: str, path: Path, prompt_tokens: int, gen_tokens: int, threads: int,
                n_ctx: int) -> dict:
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    cmd = [sys.executable, "-m", "bench.speed", "worker", kind, str(path), str(prompt_tokens),
+    # This module's own name (bench.speed in a checkout, hrmcli.bench.speed installed), run
+    # from the folder that holds its top-level package so that either name imports.
+    top = sys.modules[__name__.partition(".")[0]]
+    cmd = [sys.executable, "-m", __name__, "worker", kind, str(path), str(prompt_tokens),
            str(gen_tokens), str(threads), str(n_ctx)]
     r = subprocess.run(cmd, capture_output=True, text=True, env=env,
-                       cwd=Path(__file__).resolve().parents[1])
+                       cwd=Path(top.__file__).resolve().parents[1])
     if r.returncode != 0:
         tail = (r.stderr or r.stdout).strip().splitlines()[-1:] or ["no output"]
         raise RuntimeError(f"{kind} benchmark failed: {tail[0]}")

@@ -22,41 +22,20 @@ import numpy as np
 import torch
 
 from hrmcli.prompt_format import PROMPT_FORMAT_VERSION
+from hrmcli.runtime.gguf_schema import (
+    ARCH,
+    BOOL_KEYS,
+    FLOAT_KEYS,
+    INT_KEYS,
+    OPTIONAL_INT_KEYS,
+    UnknownTensorError,
+    gguf_name,
+)
 from hrmcli.runtime.model import HRMConfig
+from hrmcli.runtime.tokenizer import Tokenizer
 
-ARCH = "hrm-code"
 QTYPES = ("f32", "f16", "q8_0", "q4_0", "q4_1", "q5_0")
 
-# Keys of HRMConfig stored as uint32 / float64 (exact round trip) under hrm-code.*; the runtime reads back the same.
-INT_KEYS = ("vocab_size", "d_model", "n_heads", "n_kv_heads", "h_layers", "l_layers",
-            "h_cycles", "l_cycles", "ffn_hidden", "max_seq_len", "n_tools")
-FLOAT_KEYS = ("rope_base", "norm_eps")
-# Added with retrofits: absent from older files, where the defaults (False / 0) hold.
-OPTIONAL_INT_KEYS = ("prelude_layers",)
-BOOL_KEYS = ("tie_embeddings", "retrofit")
-
-_SUBLAYER = {
-    "attn_norm.weight": "attn_norm.weight",
-    "attn.wq.weight": "attn_q.weight",
-    "attn.wk.weight": "attn_k.weight",
-    "attn.wv.weight": "attn_v.weight",
-    "attn.wo.weight": "attn_output.weight",
-    "ffn_norm.weight": "ffn_norm.weight",
-    "ffn.w1.weight": "ffn_gate.weight",
-    "ffn.w3.weight": "ffn_up.weight",
-    "ffn.w2.weight": "ffn_down.weight",
-}
-_TOP = {
-    "embed.weight": "token_embd.weight",
-    "lm_head.weight": "output.weight",
-    "plan_head.weight": "plan_head.weight",
-    "halt_head.weight": "halt_head.weight",
-    "halt_head.bias": "halt_head.bias",
-    "z_l_init": "z_l_init",
-    "norm.weight": "output_norm.weight",
-    "inject_l.weight": "inject_l.weight",
-    "inject_h.weight": "inject_h.weight",
-}
 _KEEP_F32 = ("plan_head.weight",)
 
 
@@ -71,25 +50,6 @@ class Checkpoint:
     tokenizer_fields: dict
     provenance: dict = field(default_factory=dict)
     prompt_format: int = PROMPT_FORMAT_VERSION
-
-
-def gguf_name(key: str) -> str:
-    """state_dict key -> GGUF tensor name (the one mapping, also used by the loader)."""
-    if key in _TOP:
-        return _TOP[key]
-    parts = key.split(".")
-    if parts[0] == "prelude" and parts[1] == "layers":
-        sub = ".".join(parts[3:])
-        if sub in _SUBLAYER:
-            return f"p.blk.{parts[2]}.{_SUBLAYER[sub]}"
-    if parts[0] in ("h", "l"):
-        if parts[1] == "norm":
-            return f"{parts[0]}.output_norm.weight"
-        if parts[1] == "layers":
-            sub = ".".join(parts[3:])
-            if sub in _SUBLAYER:
-                return f"{parts[0]}.blk.{parts[2]}.{_SUBLAYER[sub]}"
-    raise ConvertError(f"no GGUF name for checkpoint tensor {key!r}")
 
 
 def ggml_type(name: str, shape: tuple[int, ...], qtype: str):
@@ -119,8 +79,12 @@ def encode_tensor(t: torch.Tensor, gtype) -> np.ndarray:
 def load_checkpoint(path: str | Path, use_ema: bool = True) -> Checkpoint:
     """A trainer checkpoint (trainer.checkpoint format) with its tokenizer resolved to GGUF
     fields. The EMA weights are exported when present, as trainer.checkpoint.load_model does."""
-    from trainer.checkpoint import CheckpointError
-    from trainer.checkpoint import load_checkpoint as read
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
+        from ..trainer.checkpoint import CheckpointError
+        from ..trainer.checkpoint import load_checkpoint as read
+    else:  # a source checkout: converters/ beside trainer/ at the top level
+        from trainer.checkpoint import CheckpointError
+        from trainer.checkpoint import load_checkpoint as read
 
     try:
         ck = read(path)
@@ -140,8 +104,6 @@ def load_checkpoint(path: str | Path, use_ema: bool = True) -> Checkpoint:
 
 
 def _tokenizer_fields(tok, base: Path) -> dict:
-    from trainer.tokenizer import Tokenizer
-
     if isinstance(tok, dict):
         return tok
     if not tok:
@@ -188,7 +150,11 @@ def hrm_tensors(ck: Checkpoint) -> Iterator[tuple[str, torch.Tensor]]:
     for key, t in ck.state.items():
         if key == "lm_head.weight" and ck.cfg.tie_embeddings:
             continue  # the loader ties it to token_embd, as llama.cpp does
-        yield gguf_name(key), t
+        try:
+            name = gguf_name(key)
+        except UnknownTensorError as e:
+            raise ConvertError(str(e)) from e
+        yield name, t
 
 
 def write_gguf(out: str | Path, arch: str, qtype: str, kv, tensors, progress=None) -> None:

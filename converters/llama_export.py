@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from converters.gguf_export import (
+from .gguf_export import (
     Checkpoint,
     ConvertError,
     add_tokenizer,

@@ -17,9 +17,15 @@ from pathlib import Path
 import torch
 
 from hrmcli.runtime.gguf_load import GGUFError, load
-from trainer.data.build import MANIFEST
-from trainer.data.shards import open_shard
-from trainer.evaluate import heldout_lm_loss
+
+if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
+    from ..trainer.data.build import MANIFEST
+    from ..trainer.data.shards import open_shard
+    from ..trainer.evaluate import heldout_lm_loss
+else:  # a source checkout: converters/ beside trainer/ at the top level
+    from trainer.data.build import MANIFEST
+    from trainer.data.shards import open_shard
+    from trainer.evaluate import heldout_lm_loss
 
 
 def heldout_losses(files: list[Path], data_dir: Path, seq_len: int, n_batches: int,

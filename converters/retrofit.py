@@ -25,9 +25,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from converters.gguf_export import Checkpoint, ConvertError
 from hrmcli.prompt_format import CHATML_FORMAT_VERSION
 from hrmcli.runtime.model import HRMCode, HRMConfig
+
+from .gguf_export import Checkpoint, ConvertError
 
 LAYOUTS = ("identity", "core:P:C:R", "planner:K:C")
 _SUB = {
@@ -185,7 +186,10 @@ def retrofit(path: str | Path, layout: str = "identity", max_seq_len: int | None
 
 def save(ck: Checkpoint, out: str | Path) -> Path:
     """Write the retrofit as a trainer checkpoint (what `hrm convert` and the tuner read)."""
-    from trainer.checkpoint import save_checkpoint
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
+        from ..trainer.checkpoint import save_checkpoint
+    else:  # a source checkout: converters/ beside trainer/ at the top level
+        from trainer.checkpoint import save_checkpoint
 
     return save_checkpoint(out, {"model": ck.state, "model_config": ck.cfg.to_dict(),
                                  "tokenizer": ck.tokenizer_fields, "provenance": ck.provenance,

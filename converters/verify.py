@@ -13,9 +13,10 @@ from pathlib import Path
 
 import torch
 
-from converters.gguf_export import ggml_type, gguf_name
 from hrmcli.runtime import quant
 from hrmcli.runtime.kernels import F16, F32, NAMES, Q4_0, Q8_0
+
+from .gguf_export import ggml_type, gguf_name
 
 
 @dataclass

@@ -1,9 +1,7 @@
 """`python -m trainer ...` and `torchrun --nproc_per_node=N -m trainer ...`: the same
-options as `hrm train`, from the one command definition."""
+options as `hrm train`, from the one command definition (trainer/cli.py)."""
 
-import typer
-
-from hrmcli.commands.train import train_cmd
+from .cli import main
 
 if __name__ == "__main__":
-    typer.run(train_cmd)
+    main()

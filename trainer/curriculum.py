@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from trainer.batching import KINDS
+from .batching import KINDS
 
 
 @dataclass(frozen=True)

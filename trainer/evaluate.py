@@ -24,7 +24,8 @@ import torch.nn.functional as F
 
 from hrmcli import prompt_format as pf
 from hrmcli.runtime.model import HRMCode, KVCache, block_ids
-from trainer.batching import IGNORE, Example, SpecialIds, Tokenizer, TokenStream, encode_example
+
+from .batching import IGNORE, Example, SpecialIds, Tokenizer, TokenStream, encode_example
 
 _FILE_RE = re.compile(re.escape(pf.FILE) + r"([^\n]*)\n(.*?)" + re.escape(pf.END_FILE), re.S)
 

@@ -27,8 +27,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from hrmcli.runtime.model import HRMCode, HRMConfig
-from trainer import checkpoint as ckpt
-from trainer.batching import (
+
+from . import checkpoint as ckpt
+from .batching import (
     IGNORE,
     KINDS,
     Batch,
@@ -39,8 +40,8 @@ from trainer.batching import (
     collate,
     lm_row,
 )
-from trainer.curriculum import CURRICULUM, mixture, stage_at
-from trainer.qat import clean_name, clean_state_dict, enable_qat
+from .curriculum import CURRICULUM, mixture, stage_at
+from .qat import clean_name, clean_state_dict, enable_qat
 
 ARCHS = ("hrm", "transformer-params", "transformer-flops")
 # (batch size, sequence length, peak learning rate) per preset
@@ -617,7 +618,7 @@ def train(args: TrainArgs, data: TrainData) -> dict[str, Any]:
         "device": d.device.type, "qat": args.qat,
     }
     if data.lm_heldout is not None and args.eval_batches:
-        from trainer.evaluate import heldout_lm_loss
+        from .evaluate import heldout_lm_loss
 
         with ema_weights(run):
             result["heldout_loss"] = heldout_lm_loss(run.model, data.lm_heldout, args.seq_len,
@@ -657,9 +658,9 @@ def _stream(shard: Any) -> TokenStream | None:
 
 def load_prepared(data_dir: str, corpus: str = "") -> TrainData:
     """TrainData from a directory trainer.data.build wrote (tokenizer, shards, task files)."""
-    from trainer.data.build import MANIFEST, DatasetInfo, read_jsonl
-    from trainer.data.shards import open_shard
-    from trainer.tokenizer import Tokenizer
+    from .data.build import MANIFEST, DatasetInfo, read_jsonl
+    from .data.shards import open_shard
+    from .tokenizer import Tokenizer
 
     manifest = Path(data_dir) / MANIFEST
     try:
@@ -694,7 +695,7 @@ def prepare_data(corpus: str, data_dir: str, vocab_size: int, seed: int = 0,
         return load_prepared(data_dir)
     if not Path(corpus).is_dir():
         raise TrainError(f"corpus directory {corpus} does not exist")
-    from trainer.data.build import build_dataset
+    from .data.build import build_dataset
 
     if say:
         say(f"preparing tokenizer, shards and tasks from {corpus} in {data_dir}")

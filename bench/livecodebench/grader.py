@@ -8,8 +8,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.livecodebench.records import Problem
-from bench.livecodebench.sandbox import Limits, Sandbox, base_interpreter
+from .records import Problem
+from .sandbox import Limits, Sandbox, base_interpreter
 
 TEST_TIMEOUT = 6.0
 VERDICTS = ("pass", "wrong answer", "time limit", "runtime error", "compile error")

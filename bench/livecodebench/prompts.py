@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bench.livecodebench.records import Problem
 from hrmcli.agent.backends.base import Message
+
+from .records import Problem
 
 SYSTEM = ("You are an expert Python programmer. You will be given a question (problem "
           "specification) and will generate a correct Python program that matches the "

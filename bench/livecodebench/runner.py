@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.livecodebench.extract import extract_code
-from bench.livecodebench.grader import TEST_TIMEOUT, Grade, grade, sandbox_for
-from bench.livecodebench.passk import mean_pass_at_k, pass_at_k, reportable_ks
-from bench.livecodebench.records import Problem, RecordError, read_jsonl
+from .extract import extract_code
+from .grader import TEST_TIMEOUT, Grade, grade, sandbox_for
+from .passk import mean_pass_at_k, pass_at_k, reportable_ks
+from .records import Problem, RecordError, read_jsonl
 
 
 @dataclass
@@ -61,8 +61,9 @@ def generate_samples(problems: list[Problem], backend, n: int, temperature: floa
                      max_tokens: int = 2048,
                      on_sample: Callable[[], None] | None = None) -> dict[str, list[str]]:
     """n replies per problem, each reduced to its last fenced block."""
-    from bench.livecodebench.prompts import messages_for
     from hrmcli.agent.backends.base import GenerationOptions, complete
+
+    from .prompts import messages_for
 
     out: dict[str, list[str]] = {}
     for p in problems:

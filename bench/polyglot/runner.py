@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.polyglot import prompts
-from bench.polyglot.exercises import Exercise, reference_targets
-from bench.polyglot.lint import lint_file
-from bench.polyglot.testrun import TEST_TIMEOUT, run_tests
-from bench.polyglot.toolchains import setup_copy
+from . import prompts
+from .exercises import Exercise, reference_targets
+from .lint import lint_file
+from .testrun import TEST_TIMEOUT, run_tests
+from .toolchains import setup_copy
 
 RESULTS_NAME = ".aider.results.json"
 MAX_REPAIRS = 3

@@ -10,8 +10,8 @@ import signal
 import subprocess
 from pathlib import Path
 
-from bench.polyglot import toolchains
-from bench.polyglot.exercises import Exercise
+from . import toolchains
+from .exercises import Exercise
 
 TEST_TIMEOUT = 180
 # generous: JVMs and node reserve large address ranges up front

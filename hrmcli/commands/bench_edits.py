@@ -46,8 +46,8 @@ def edits(
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bench.edits.runner import EditSettings, TaskResult, run_suite, variant_name
-    from bench.edits.suite import EditTask, SuiteError, load_tasks
+    from hrmcli.bench.edits.runner import EditSettings, TaskResult, run_suite, variant_name
+    from hrmcli.bench.edits.suite import EditTask, SuiteError, load_tasks
 
     if edit_format not in ("diff", "whole"):
         fail(err, f"--edit-format must be diff or whole, not {edit_format!r}", 2)

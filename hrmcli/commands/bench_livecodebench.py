@@ -48,8 +48,13 @@ def livecodebench(
     from rich.progress import Progress
     from rich.table import Table
 
-    from bench.livecodebench.records import RecordError, filter_by_date, load_problems
-    from bench.livecodebench.runner import evaluate, generate_samples, load_samples, summarize
+    from hrmcli.bench.livecodebench.records import RecordError, filter_by_date, load_problems
+    from hrmcli.bench.livecodebench.runner import (
+        evaluate,
+        generate_samples,
+        load_samples,
+        summarize,
+    )
 
     try:
         ks = sorted({int(x) for x in k.split(",") if x.strip()})

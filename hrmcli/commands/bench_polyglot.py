@@ -41,10 +41,10 @@ def polyglot(
     """Run the polyglot benchmark (or validate toolchains with --reference)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from bench.polyglot import toolchains
-    from bench.polyglot.exercises import LANGUAGES, ExerciseError, discover
-    from bench.polyglot.runner import RunConfig, run_all
-    from bench.polyglot.summary import summarize
+    from hrmcli.bench.polyglot import toolchains
+    from hrmcli.bench.polyglot.exercises import LANGUAGES, ExerciseError, discover
+    from hrmcli.bench.polyglot.runner import RunConfig, run_all
+    from hrmcli.bench.polyglot.summary import summarize
 
     if prepare:
         status = toolchains.prepare(lambda m: err.print(m))

@@ -26,9 +26,9 @@ def speed(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last."),
 ) -> None:
     """Measure our runtime (and llama.cpp when installed) on the same machine and threads."""
-    from bench.speed import Models, benchmark, build_models, llama_available, llama_for
-    from converters.gguf_export import QTYPES, ConvertError
+    from hrmcli.bench.speed import Models, benchmark, build_models, llama_available, llama_for
     from hrmcli.config import bundled_weights_dir, paths
+    from hrmcli.converters.gguf_export import QTYPES, ConvertError
     from hrmcli.runtime.gguf_load import GGUFError
 
     if qtype not in QTYPES:

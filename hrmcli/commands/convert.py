@@ -24,8 +24,8 @@ def convert(
     """Convert a checkpoint to GGUF (hyperparameters, tokenizer, provenance included)."""
     from rich.progress import Progress
 
-    from converters.gguf_export import QTYPES, ConvertError, export_hrm, load_checkpoint
-    from converters.llama_export import export_llama
+    from hrmcli.converters.gguf_export import QTYPES, ConvertError, export_hrm, load_checkpoint
+    from hrmcli.converters.llama_export import export_llama
 
     if qtype not in QTYPES:
         err.print(f"[red]unknown --type {qtype!r}[/]; choose one of {', '.join(QTYPES)}")
@@ -55,8 +55,8 @@ def convert(
 
 
 def _verify(ck, out: Path, qtype: str, arch: str) -> None:
-    from converters.llama_export import llama_tensors
-    from converters.verify import verify_file
+    from hrmcli.converters.llama_export import llama_tensors
+    from hrmcli.converters.verify import verify_file
     from hrmcli.runtime.gguf_load import GGUFError
 
     names = list(llama_tensors(ck)) if arch == "llama" else None

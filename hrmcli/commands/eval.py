@@ -23,16 +23,16 @@ def eval_cmd(
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from trainer.batching import SpecialIds
-    from trainer.checkpoint import CheckpointError, load_model
-    from trainer.evaluate import (
+    from hrmcli.trainer.batching import SpecialIds
+    from hrmcli.trainer.checkpoint import CheckpointError, load_model
+    from hrmcli.trainer.evaluate import (
         bits_per_byte,
         edit_metrics,
         halt_metrics,
         heldout_lm_loss,
         plan_metrics,
     )
-    from trainer.train import TrainError, load_prepared
+    from hrmcli.trainer.train import TrainError, load_prepared
 
     err = Console(stderr=True)
     try:

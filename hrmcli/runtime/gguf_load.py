@@ -17,7 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from converters.gguf_export import (
+from hrmcli.prompt_format import SUPPORTED_FORMATS
+from hrmcli.runtime import fastdecode
+from hrmcli.runtime.gguf_schema import (
     ARCH,
     BOOL_KEYS,
     FLOAT_KEYS,
@@ -25,11 +27,10 @@ from converters.gguf_export import (
     OPTIONAL_INT_KEYS,
     gguf_name,
 )
-from hrmcli.prompt_format import SUPPORTED_FORMATS
-from hrmcli.runtime import fastdecode
 from hrmcli.runtime.kernels import F16, F32, NAMES, QMatrix, ggml, row_bytes
 from hrmcli.runtime.model import HRMCode, HRMConfig, rope_tables
 from hrmcli.runtime.qlinear import swap_modules
+from hrmcli.runtime.tokenizer import Tokenizer
 
 RECONVERT = "re-run `hrm convert` on the checkpoint"
 
@@ -42,7 +43,7 @@ class GGUFError(Exception):
 class Loaded:
     cfg: HRMConfig
     model: HRMCode
-    tokenizer: object  # trainer.tokenizer.Tokenizer
+    tokenizer: Tokenizer
     metadata: dict = field(repr=False)
     path: Path = Path()
     file_bytes: int = 0
@@ -96,9 +97,7 @@ def tokenizer_fields(md: dict) -> dict:
     return {k[len(pre):]: v for k, v in md.items() if k.startswith(pre)}
 
 
-def tokenizer_from_metadata(md: dict, cfg: HRMConfig, path: Path):
-    from trainer.tokenizer import Tokenizer
-
+def tokenizer_from_metadata(md: dict, cfg: HRMConfig, path: Path) -> Tokenizer:
     fields = tokenizer_fields(md)
     if "tokens" not in fields:
         raise GGUFError(f"{path} has no embedded tokenizer: {RECONVERT}")
@@ -119,10 +118,8 @@ def tokenizer_from_metadata(md: dict, cfg: HRMConfig, path: Path):
                         f"{RECONVERT}") from e
 
 
-def load_tokenizer(path: str | Path):
+def load_tokenizer(path: str | Path) -> Tokenizer:
     """The tokenizer embedded in any byte-level-BPE GGUF (ours or a pretrained llama)."""
-    from trainer.tokenizer import Tokenizer
-
     path = Path(path)
     md = read_metadata(_reader(path))
     fields = tokenizer_fields(md)

@@ -17,12 +17,12 @@ from pathlib import Path
 
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from trainer.data.corpus import SourceFile, WalkStats, is_heldout, iter_corpus
-from trainer.data.edit_tasks import tasks_for_file
-from trainer.data.plan_tasks import generate as generate_plans
-from trainer.data.repair_tasks import detect_project, repair_records
-from trainer.data.shards import write_shards
-from trainer.tokenizer import Tokenizer, bytes_per_token
+from ..tokenizer import Tokenizer, bytes_per_token
+from .corpus import SourceFile, WalkStats, is_heldout, iter_corpus
+from .edit_tasks import tasks_for_file
+from .plan_tasks import generate as generate_plans
+from .repair_tasks import detect_project, repair_records
+from .shards import write_shards
 
 MANIFEST = "manifest.json"
 BUILD_VERSION = 2  # bump when generators change what they emit

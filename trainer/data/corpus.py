@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainer.data.treesitter import FAMILY, detect_language
+from .treesitter import FAMILY, detect_language
 
 MAX_FILE_BYTES = 256 * 1024
 MIN_FILE_BYTES = 64

@@ -18,8 +18,9 @@ import tree_sitter as ts
 
 from hrmcli import prompt_format as pf
 from hrmcli.agent.editblocks import DIVIDER_RE, REPLACE_RE, SEARCH_RE, clean_path_line, parse_edits
-from trainer.data.phrasing import DOC_WORDS, bug_hint, expand, phrase
-from trainer.data.treesitter import Source, load, walk
+
+from .phrasing import DOC_WORDS, bug_hint, expand, phrase
+from .treesitter import Source, load, walk
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrmcli import prompt_format as pf
-from trainer.data.phrasing import expand
+
+from .phrasing import expand
 
 COMMAND_TOOLS = frozenset({
     "git_status", "git_diff", "git_add", "git_commit", "git_branch", "git_switch", "git_merge",

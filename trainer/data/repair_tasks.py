@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hrmcli import prompt_format as pf
-from trainer.data.edit_tasks import Unrepresentable, _mutations, blocks_for
-from trainer.data.phrasing import expand
-from trainer.data.treesitter import detect_language, load
+
+from .edit_tasks import Unrepresentable, _mutations, blocks_for
+from .phrasing import expand
+from .treesitter import detect_language, load
 
 MAX_OBS_CHARS = 2000
 REQUESTS = (

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-from trainer.data.corpus import SourceFile
-from trainer.tokenizer import Tokenizer
+from ..tokenizer import Tokenizer
+from .corpus import SourceFile
 
 INDEX_NAME = "index.json"
 

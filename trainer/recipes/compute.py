@@ -19,7 +19,8 @@ import argparse
 import json
 
 from hrmcli.runtime.model import HRMConfig
-from trainer.train import grad_window_at
+
+from ..train import grad_window_at
 
 
 def layer_flops(cfg: HRMConfig, seq_len: int) -> float:

@@ -18,8 +18,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from trainer.data.corpus import SKIP_DIRS, WalkStats, iter_corpus
-from trainer.data.treesitter import FAMILY, detect_language
+from ..data.corpus import SKIP_DIRS, WalkStats, iter_corpus
+from ..data.treesitter import FAMILY, detect_language
 
 # (source name, family, directory) for the Debian packages and the Python stdlib.
 SYSTEM_SOURCES: tuple[tuple[str, str, str], ...] = (
