@@ -52,10 +52,18 @@ class Checkpoint:
     prompt_format: int = PROMPT_FORMAT_VERSION
 
 
-def ggml_type(name: str, shape: tuple[int, ...], qtype: str):
-    """The GGML type a tensor is stored as under the llama.cpp-style policy above."""
+EMBED_NAMES = ("token_embd.weight", "output.weight")
+
+
+def ggml_type(name: str, shape: tuple[int, ...], qtype: str, embed_qtype: str | None = None):
+    """The GGML type a tensor is stored as under the llama.cpp-style policy above;
+    `embed_qtype` overrides it for the token embedding and the LM head (small pretrained
+    models lose much more to a 4-bit vocabulary matrix than to 4-bit layers: SmolLM2's own
+    file keeps token_embd at Q8_0)."""
     import gguf
 
+    if embed_qtype and name in EMBED_NAMES:
+        qtype = embed_qtype
     T = gguf.GGMLQuantizationType
     if len(shape) == 1 or name in _KEEP_F32 or qtype == "f32":
         return T.F32
@@ -157,7 +165,8 @@ def hrm_tensors(ck: Checkpoint) -> Iterator[tuple[str, torch.Tensor]]:
         yield name, t
 
 
-def write_gguf(out: str | Path, arch: str, qtype: str, kv, tensors, progress=None) -> None:
+def write_gguf(out: str | Path, arch: str, qtype: str, kv, tensors, progress=None,
+               embed_qtype: str | None = None) -> None:
     """Write a GGUF: kv(writer) adds metadata, tensors yields (name, fp tensor).
 
     Writes to a temporary name first, so an interrupted conversion never leaves a
@@ -165,8 +174,9 @@ def write_gguf(out: str | Path, arch: str, qtype: str, kv, tensors, progress=Non
     """
     import gguf
 
-    if qtype not in QTYPES:
-        raise ConvertError(f"unknown type {qtype!r}; choose one of {', '.join(QTYPES)}")
+    for q in (qtype, embed_qtype or qtype):
+        if q not in QTYPES:
+            raise ConvertError(f"unknown type {q!r}; choose one of {', '.join(QTYPES)}")
     out = Path(out)
     tmp = out.with_name(out.name + ".part")
     items = list(tensors)
@@ -175,7 +185,7 @@ def write_gguf(out: str | Path, arch: str, qtype: str, kv, tensors, progress=Non
         kv(w)
         w.add_file_type(_file_type(qtype))
         for name, t in items:
-            gtype = ggml_type(name, tuple(t.shape), qtype)
+            gtype = ggml_type(name, tuple(t.shape), qtype, embed_qtype)
             w.add_tensor(name, encode_tensor(t, gtype), raw_dtype=gtype)
             if progress:
                 progress(name)
@@ -246,9 +256,11 @@ def check_checkpoint(ck: Checkpoint) -> None:
                            f"{ck.cfg.vocab_size}; convert with the tokenizer it was trained with")
 
 
-def export_hrm(ck: Checkpoint, out: str | Path, qtype: str, progress=None) -> None:
+def export_hrm(ck: Checkpoint, out: str | Path, qtype: str, progress=None,
+               embed_qtype: str | None = None) -> None:
     if ck.cfg.is_transformer and not ck.cfg.retrofit:
         raise ConvertError("this checkpoint is a transformer baseline: export it with "
                            "converters.llama_export (hrm convert --arch llama)")
     check_checkpoint(ck)
-    write_gguf(out, ARCH, qtype, lambda w: hrm_metadata(w, ck), hrm_tensors(ck), progress)
+    write_gguf(out, ARCH, qtype, lambda w: hrm_metadata(w, ck), hrm_tensors(ck), progress,
+               embed_qtype)

@@ -77,9 +77,11 @@ def llama_metadata(w, ck: Checkpoint) -> None:
         w.add_chat_template(ck.tokenizer_fields["chat_template"])
 
 
-def export_llama(ck: Checkpoint, out: str | Path, qtype: str, progress=None) -> None:
+def export_llama(ck: Checkpoint, out: str | Path, qtype: str, progress=None,
+                 embed_qtype: str | None = None) -> None:
     if not ck.cfg.is_transformer or (ck.cfg.retrofit and ck.cfg.n_applications != ck.cfg.prelude_layers):
         raise ConvertError("this checkpoint is an HRM model; llama.cpp cannot run its "
                            "recurrence: export it as hrm-code (hrm convert without --arch)")
     check_checkpoint(ck)
-    write_gguf(out, ARCH, qtype, lambda w: llama_metadata(w, ck), llama_tensors(ck), progress)
+    write_gguf(out, ARCH, qtype, lambda w: llama_metadata(w, ck), llama_tensors(ck), progress,
+               embed_qtype)

@@ -44,17 +44,47 @@ def heldout_losses(files: list[Path], data_dir: Path, seq_len: int, n_batches: i
     return out
 
 
+def answer_losses(files: list[Path], records: Path, n: int) -> dict[str, dict[str, float]]:
+    """Answer-token loss (nats/token) of the first n ChatML records (trainer.data.chat_tasks
+    format) through each file: how much a retrofit loses to quantisation on its own task."""
+    import torch.nn.functional as F
+
+    rows = [json.loads(line) for line in records.read_text(encoding="utf-8").splitlines()[:n]]
+    out: dict[str, dict[str, float]] = {}
+    ref = None
+    for f in files:
+        loaded = load(f)
+        tot = cnt = 0.0
+        with torch.no_grad():
+            for r in rows:
+                p, a = loaded.tokenizer.encode(r["prompt"]), loaded.tokenizer.encode(r["answer"])
+                logits = loaded.model(torch.tensor([p + a])).logits[0, len(p) - 1:-1]
+                tot += float(F.cross_entropy(logits.float(), torch.tensor(a), reduction="sum"))
+                cnt += len(a)
+        loss = tot / max(cnt, 1)
+        ref = loss if ref is None else ref
+        out[f.name] = {"answer_loss": round(loss, 5), "delta_pct": round(100 * (loss / ref - 1), 3),
+                       "file_mb": round(f.stat().st_size / 2**20, 2), "records": len(rows)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m converters.quant_report", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("files", nargs="+", type=Path)
-    ap.add_argument("--data", type=Path, required=True, help="prepared data dir")
+    ap.add_argument("--data", type=Path, help="prepared data dir (token shards)")
+    ap.add_argument("--records", type=Path, help="ChatML records (answer-token loss instead)")
+    ap.add_argument("--n", type=int, default=40, help="records to score with --records")
     ap.add_argument("--seq-len", type=int, default=512)
     ap.add_argument("--batches", type=int, default=16)
     ap.add_argument("--batch-size", type=int, default=4)
     a = ap.parse_args(argv)
+    if (a.data is None) == (a.records is None):
+        print("error: give exactly one of --data and --records")
+        return 2
     try:
-        res = heldout_losses(a.files, a.data, a.seq_len, a.batches, a.batch_size)
+        res = answer_losses(a.files, a.records, a.n) if a.records else \
+            heldout_losses(a.files, a.data, a.seq_len, a.batches, a.batch_size)
     except (OSError, ValueError, KeyError, GGUFError) as e:
         print(f"error: {e}")
         return 2

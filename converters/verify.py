@@ -61,7 +61,7 @@ def error_bound(w: torch.Tensor, gtype: int) -> float:
 
 
 def verify_file(path: str | Path, state: dict[str, torch.Tensor], qtype: str,
-                names=None) -> list[TensorCheck]:
+                names=None, embed_qtype: str | None = None) -> list[TensorCheck]:
     """Check every checkpoint tensor against the file; names maps state keys to GGUF names
     and tensors (default: the hrm-code mapping, no transformation)."""
     from hrmcli.runtime.gguf_load import _matrix, _reader
@@ -72,12 +72,15 @@ def verify_file(path: str | Path, state: dict[str, torch.Tensor], qtype: str,
     pairs = names if names is not None else ((gguf_name(k), v) for k, v in state.items())
     out = []
     for gname, w in pairs:
+        if gname == "output.weight" and gname not in tensors and "token_embd.weight" in tensors \
+                and torch.equal(w, state.get("embed.weight", w * 0)):
+            continue  # tied LM head: stored once, as the token embedding
         if gname not in tensors:
             out.append(TensorCheck(gname, "missing", float("inf"), 0.0, False))
             continue
         m = _matrix(tensors[gname], path)
         got = m.dequantize().reshape(w.shape)
-        gtype = int(ggml_type(gname, tuple(w.shape), qtype))
+        gtype = int(ggml_type(gname, tuple(w.shape), qtype, embed_qtype))
         ref = reference(w.detach().float(), m.gtype)
         same = m.gtype == gtype and torch.allclose(got, ref.reshape(w.shape), rtol=0,
                                                     atol=1e-6 * max(1.0, float(w.abs().max())))

@@ -157,3 +157,20 @@ def test_resume_after_sigterm_continues_at_the_saved_step_and_record(tiny, tmp_p
     wa = ckpt.load_checkpoint(run / ckpt.CHECKPOINT_NAME)["model"]
     wb = ckpt.load_checkpoint(tmp_path / "straight" / ckpt.CHECKPOINT_NAME)["model"]
     assert all(torch.allclose(wa[n], wb[n], atol=1e-6) for n in wa)
+
+
+def test_change_weights_mark_what_makes_an_edit_an_edit(tok):
+    from trainer.tune import change_weights
+
+    answer = ("a.py\n<<<<<<< SEARCH\ndef f(x):\n    return x + 1\n=======\n"
+              "def f(x):\n    return x - 1\n>>>>>>> REPLACE\n"
+              "a.py\n<<<<<<< SEARCH\nprint('debug')\nkeep = 1\n=======\nkeep = 1\n"
+              ">>>>>>> REPLACE\n<|im_end|>")
+    ids = tok.encode(answer)
+    w = change_weights(tok, answer, ids, 4.0)
+    heavy = "".join(tok.decode([t]) for t, x in zip(ids, w, strict=True) if x > 1)
+    assert "return x - 1" in heavy  # the changed line
+    assert "keep = 1" in heavy  # where the second block's REPLACE parts from its SEARCH
+    assert "def f(x)" not in heavy and "print" not in heavy  # copied lines stay at 1
+    assert change_weights(tok, answer, ids, 1.0) == [1.0] * len(ids)
+    assert change_weights(tok, "1. run_tests\n<|im_end|>", [1, 2, 3], 4.0) == [1.0] * 3

@@ -69,6 +69,7 @@ class TuneArgs:
     val_n: int = 24
     device: str = "cpu"
     plan_weight: float = 0.5
+    change_weight: float = 1.0
     halt_weight: float = 0.2
 
 
@@ -91,6 +92,7 @@ class Example:
     plan_tool: list[int] = field(default_factory=list)  # TOOLS index per plan position
     halt_pos: list[int] = field(default_factory=list)
     halt_label: list[float] = field(default_factory=list)
+    weights: torch.Tensor | None = None  # per answer token LM weight (see change_weights)
 
 
 def plan_positions(tok: Tokenizer, answer: str, answer_ids: list[int]) -> list[tuple[int, int]]:
@@ -111,6 +113,45 @@ def plan_positions(tok: Tokenizer, answer: str, answer_ids: list[int]) -> list[t
     return out
 
 
+_MARK = re.compile(r"^(<{5,9} ?SEARCH|={5,9}|>{5,9} ?REPLACE)$")
+
+
+def change_weights(tok: Tokenizer, answer: str, answer_ids: list[int], factor: float) -> list[float]:
+    """LM-loss weight per answer token: `factor` on the tokens that make an edit an edit, 1
+    elsewhere. Most of a SEARCH/REPLACE answer is lines copied from the file, which a
+    pretrained model learns at once; the few changed tokens carry the task. A REPLACE line
+    that is not in its SEARCH section is a change, and so is the first REPLACE line where
+    the two sections part (a deletion shows only there, or at the closing marker)."""
+    w = [1.0] * len(answer_ids)
+    if factor == 1.0 or "SEARCH" not in answer:
+        return w
+    spans, state, search, rep, off = [], "", [], [], 0
+    for line in answer.splitlines(keepends=True):
+        m = _MARK.match(line.rstrip("\n"))
+        if m and "SEARCH" in m.group(1):
+            state, search, rep = "search", [], []
+        elif m and m.group(1).startswith("=") and state == "search":
+            state = "replace"
+        elif m and "REPLACE" in m.group(1) and state == "replace":
+            if rep == search[:len(rep)] and len(rep) < len(search):
+                spans.append((off, off + len(line)))  # pure deletion: the close is the change
+            state = ""
+        elif state == "search":
+            search.append(line)
+        elif state == "replace":
+            i = len(rep)
+            rep.append(line)
+            if line not in search or (i < len(search) and search[i] != line
+                                      and rep[:i] == search[:i]):
+                spans.append((off, off + len(line)))
+        off += len(line)
+    for a, b in spans:
+        lo, hi = len(tok.encode(answer[:a])), len(tok.encode(answer[:b]))
+        for j in range(lo, min(hi, len(w))):
+            w[j] = factor
+    return w
+
+
 class Records:
     """Tokenised records in a seeded order that repeats per epoch.
 
@@ -119,8 +160,10 @@ class Records:
     resume (also one written before the plan and halt labels existed).
     """
 
-    def __init__(self, path: str, tok: Tokenizer, max_tokens: int, seed: int):
+    def __init__(self, path: str, tok: Tokenizer, max_tokens: int, seed: int,
+                 change_weight: float = 1.0):
         self.items: list[tuple[list[int], list[int], list[tuple[int, int]], float | None]] = []
+        self.weights: list[list[float] | None] = []
         end_id = tok.token_to_id(IM_END)
         with open(path, encoding="utf-8") as fh:
             for line in fh:
@@ -137,6 +180,8 @@ class Records:
                     if end_id is None or a[-1] != end_id:
                         halt = None
                     self.items.append((p, a, plan, halt))
+                    self.weights.append(change_weights(tok, r["answer"], a, change_weight)
+                                        if change_weight != 1.0 else None)
         if not self.items:
             raise SystemExit(f"no usable records in {path}")
         self.seed = seed
@@ -151,10 +196,13 @@ class Records:
 
     def get(self, pos: int) -> Example:
         epoch, i = divmod(pos, len(self.items))
-        p, a, plan, halt = self.items[self.order(epoch)[i]]
+        k = self.order(epoch)[i]
+        p, a, plan, halt = self.items[k]
         ids = torch.tensor([p + a], dtype=torch.long)
         labels = torch.tensor([[IGNORE] * (len(p) - 1) + a + [IGNORE]], dtype=torch.long)
         ex = Example(ids, labels, [len(p) + j for j, _ in plan], [t for _, t in plan])
+        if self.weights[k] is not None:
+            ex.weights = torch.tensor(self.weights[k])
         if halt is not None:  # the position whose next token is the closing <|im_end|>
             ex.halt_pos, ex.halt_label = [len(p) + len(a) - 2], [halt]
         return ex
@@ -203,6 +251,7 @@ class Losses:
     halt: torch.Tensor | None = None
     n_halt: int = 0
     halt_hits: int = 0
+    lm_weighted: torch.Tensor | None = None  # lm with change_weights, what backward uses
 
 
 def example_loss(model: HRMCode, ex: Example, bf16: bool) -> Losses:
@@ -218,8 +267,10 @@ def example_loss(model: HRMCode, ex: Example, bf16: bool) -> Losses:
     with ctx:
         out = model(ids, select=select)
     row = torch.cumsum(select[0].long(), 0) - 1  # position -> row of the selected outputs
-    lm = F.cross_entropy(out.logits[answer[select]].float(), labels[answer], reduction="sum")
+    ce = F.cross_entropy(out.logits[answer[select]].float(), labels[answer], reduction="none")
+    lm = ce.sum()
     res = Losses(lm, int(answer.sum()), out.plan_logits.new_zeros((), dtype=torch.float32))
+    res.lm_weighted = lm if ex.weights is None else (ce * ex.weights.to(dev)).sum()
     res.halt = res.plan
     if ex.plan_pos:
         logits = out.plan_logits[row[ex.plan_pos]].float()
@@ -287,7 +338,7 @@ def tune(a: TuneArgs) -> dict:
         opt.load_state_dict(ck["optimizer"])
         step, pos = int(ck["step"]), int(ck["data_pos"])
         ckpt.set_rng_state(ck["rng"])
-    data = Records(a.data, tok, a.max_tokens, a.seed)
+    data = Records(a.data, tok, a.max_tokens, a.seed, a.change_weight)
     val = Records(a.val, tok, a.max_tokens, a.seed) if a.val else None
     n_train = sum(p.numel() for p in params)
     print(f"{'resuming at step ' + str(step) if resume else 'starting'}: {len(data.items)} records, "
@@ -318,13 +369,15 @@ def tune(a: TuneArgs) -> dict:
                 g["lr"] = lr_at(step, a)
             batch = [data.get(pos + i) for i in range(a.accum)]
             n_tok = sum(int((ex.labels != IGNORE).sum()) for ex in batch)
+            w_tok = sum(float(ex.weights.sum()) if ex.weights is not None
+                        else int((ex.labels != IGNORE).sum()) for ex in batch)
             n_plan = sum(len(ex.plan_pos) for ex in batch)
             n_halt = sum(len(ex.halt_pos) for ex in batch)
             seen = sum(ex.ids.shape[1] for ex in batch)
             loss_sum, parts = 0.0, []
             for ex in batch:
                 part = example_loss(model, ex, a.bf16)
-                total = part.lm / n_tok
+                total = part.lm_weighted / w_tok
                 if n_plan and a.plan_weight:
                     total = total + a.plan_weight * part.plan / n_plan
                 if n_halt and a.halt_weight:

@@ -20,6 +20,9 @@ def convert(
     arch: str = typer.Option("auto", "--arch",
                              help="auto | hrm-code | llama (llama: transformer baselines and identity retrofits, for llama.cpp)"),
     raw_weights: bool = typer.Option(False, "--no-ema", help="Export raw weights, not EMA."),
+    embed_type: str = typer.Option("", "--embed-type",
+                                   help="Type for the token embedding and LM head (default: "
+                                        "--type); q8_0 keeps small pretrained models intact"),
 ) -> None:
     """Convert a checkpoint to GGUF (hyperparameters, tokenizer, provenance included)."""
     from rich.progress import Progress
@@ -27,9 +30,10 @@ def convert(
     from hrmcli.converters.gguf_export import QTYPES, ConvertError, export_hrm, load_checkpoint
     from hrmcli.converters.llama_export import export_llama
 
-    if qtype not in QTYPES:
-        err.print(f"[red]unknown --type {qtype!r}[/]; choose one of {', '.join(QTYPES)}")
-        raise typer.Exit(2)
+    for q in (qtype, embed_type or qtype):
+        if q not in QTYPES:
+            err.print(f"[red]unknown type {q!r}[/]; choose one of {', '.join(QTYPES)}")
+            raise typer.Exit(2)
     try:
         ck = load_checkpoint(checkpoint, use_ema=not raw_weights)
         if arch == "auto":
@@ -41,7 +45,8 @@ def convert(
         out.parent.mkdir(parents=True, exist_ok=True)
         with Progress(transient=True, console=err) as bar:
             task = bar.add_task(f"writing {out.name}", total=len(ck.state))
-            export(ck, out, qtype, progress=lambda _n: bar.advance(task))
+            export(ck, out, qtype, progress=lambda _n: bar.advance(task),
+                   embed_qtype=embed_type or None)
     except ConvertError as e:
         err.print(f"[red]convert failed:[/] {e}")
         raise typer.Exit(1) from None
@@ -49,19 +54,20 @@ def convert(
         err.print(f"[red]cannot write {out}:[/] {e.strerror}; check the path and free space")
         raise typer.Exit(1) from None
     mb = out.stat().st_size / 2**20
-    console.print(f"wrote {out} ({arch}, {qtype}, {mb:.1f} MB)")
+    kind = qtype + (f", {embed_type} embeddings" if embed_type else "")
+    console.print(f"wrote {out} ({arch}, {kind}, {mb:.1f} MB)")
     if verify:
-        _verify(ck, out, qtype, arch)
+        _verify(ck, out, qtype, arch, embed_type or None)
 
 
-def _verify(ck, out: Path, qtype: str, arch: str) -> None:
+def _verify(ck, out: Path, qtype: str, arch: str, embed_qtype: str | None = None) -> None:
     from hrmcli.converters.llama_export import llama_tensors
     from hrmcli.converters.verify import verify_file
     from hrmcli.runtime.gguf_load import GGUFError
 
     names = list(llama_tensors(ck)) if arch == "llama" else None
     try:
-        checks = verify_file(out, ck.state, qtype, names)
+        checks = verify_file(out, ck.state, qtype, names, embed_qtype)
     except GGUFError as e:
         err.print(f"[red]verify failed:[/] {e}")
         raise typer.Exit(1) from None

@@ -80,9 +80,11 @@ def plan_records(n: int, seed: int = 0) -> Iterator[dict]:
 
 
 def generate_root(root: str | Path, seed: int = 0, max_chars: int = 2400,
-                  langs: tuple[str, ...] = LANGS) -> Iterator[dict]:
+                  langs: tuple[str, ...] = LANGS, heldout: bool = False) -> Iterator[dict]:
+    """Records from one corpus root: training files, or with heldout=True only the held-out
+    files (about 2%, chosen by content hash, trainer.data.corpus.is_heldout)."""
     for f in iter_corpus(root):
-        if f.lang not in langs or f.heldout:
+        if f.lang not in langs or f.heldout != heldout:
             continue
         for i, win in enumerate(windows(f.text, f.lang, max_chars)):
             rng = random.Random(f"{seed}:{f.sha}:{i}")
@@ -97,10 +99,10 @@ def generate_root(root: str | Path, seed: int = 0, max_chars: int = 2400,
 
 
 def generate(roots: Iterable[str | Path], seed: int = 0, max_chars: int = 2400,
-             langs: tuple[str, ...] = LANGS) -> Iterator[dict]:
+             langs: tuple[str, ...] = LANGS, heldout: bool = False) -> Iterator[dict]:
     """Records from every root in turn (round robin), so any prefix of the stream mixes
     the roots' languages."""
-    gens = [generate_root(r, seed, max_chars, langs) for r in roots]
+    gens = [generate_root(r, seed, max_chars, langs, heldout) for r in roots]
     while gens:
         for g in list(gens):
             r = next(g, None)
@@ -111,7 +113,8 @@ def generate(roots: Iterable[str | Path], seed: int = 0, max_chars: int = 2400,
 
 
 def build(out: str | Path, roots: Iterable[str | Path], tokenizer, seed: int = 0,
-          max_chars: int = 2400, max_tokens: int = 1024, limit: int | None = None) -> Counter:
+          max_chars: int = 2400, max_tokens: int = 1024, limit: int | None = None,
+          heldout: bool = False) -> Counter:
     """Stream records with their token counts into `out` (flushed as they come, so a long
     build can be read while it runs); returns counts per (lang, kind). Order is the
     generator's; the tuner shuffles."""
@@ -119,7 +122,7 @@ def build(out: str | Path, roots: Iterable[str | Path], tokenizer, seed: int = 0
     out.parent.mkdir(parents=True, exist_ok=True)
     counts: Counter = Counter()
     with open(out, "w", encoding="utf-8") as fh:
-        for r in generate(roots, seed, max_chars):
+        for r in generate(roots, seed, max_chars, heldout=heldout):
             n_prompt = len(tokenizer.encode(r["prompt"]))
             n_answer = len(tokenizer.encode(r["answer"]))
             if n_prompt + n_answer > max_tokens:
@@ -147,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-tokens", type=int, default=1024)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--plans", type=int, default=0, help="only write this many plan records")
+    ap.add_argument("--heldout", action="store_true", help="only the held-out files")
     a = ap.parse_args(argv)
     if a.plans:
         with open(a.out, "w", encoding="utf-8") as fh:
@@ -155,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {a.plans} plan records to {a.out}")
         return 0
     counts = build(a.out, a.roots, load_tokenizer(a.tokenizer_from), a.seed, a.max_chars,
-                   a.max_tokens, a.limit)
+                   a.max_tokens, a.limit, a.heldout)
     total = sum(counts.values())
     print(f"wrote {total} records to {a.out}")
     for (lang, kind), n in sorted(counts.items()):
