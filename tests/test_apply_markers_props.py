@@ -22,7 +22,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from hrmcli.agent.apply import apply_edits
@@ -164,6 +164,9 @@ def test_repeated_search_in_mixed_endings_is_refused_with_every_line(lines, data
     ends = data.draw(st.lists(ENDINGS, min_size=len(lines), max_size=len(lines)))
     if data.draw(st.booleans()):
         ends[-1] = ""
+    # An empty last "line" with no ending is not in the file at all: the reference below
+    # would count a match the bytes do not hold.
+    assume(not (lines[-1] == "" and ends[-1] == ""))
     a = data.draw(st.integers(0, len(lines) - 1))
     search = lines[a : data.draw(st.integers(a + 1, len(lines)))]
     if not any(x.strip() for x in search):
