@@ -32,6 +32,9 @@ def tiny_chat_llama(base_gguf: Path, out: Path, seed: int = 0) -> Path:
         return out
     fields = load_tokenizer(base_gguf).gguf_fields
     ck = random_checkpoint(replace(TINY, tie_embeddings=True), fields, seed=seed)
+    # Embeddings at a pretrained model's scale: HRMCode's unit-RMS init, tied to the head,
+    # gives logits of std 8 and an LM loss near 47 whose gradients drown the heads' at first.
+    ck.state["embed.weight"] = ck.state["embed.weight"] * 0.05
     ck.state["lm_head.weight"] = ck.state["embed.weight"]
     export_llama(ck, out, "f32")
     return out

@@ -68,7 +68,9 @@ def test_the_plan_head_chooses_each_tool_at_the_step_number(tuned):
     backend = HRMBackend(tuned["tuned"])
     plan = make_plan(backend, "run the tests", context="calc.py\ntest_calc.py", max_tokens=96)
     tools = [t for t, _ in plan.head_tools]
-    assert tools and tools == [t for t, _ in plan.steps][:len(tools)]
+    # every parsed step is the head's choice (a step cut by the token limit may not parse)
+    assert tools and [t for t, _ in plan.steps] == tools[:len(plan.steps)]
+    assert len(tools) - len(plan.steps) in (0, 1)
     assert all(0.0 < p <= 1.0 for _, p in plan.head_tools)
     assert "run_tests" in tools, plan.raw
     # The head was read where tuning labels it: the position of each `N.`. The torch model
@@ -86,8 +88,8 @@ def test_the_plan_head_chooses_each_tool_at_the_step_number(tuned):
         text = eng.detokenize(ids[n_prompt:i + 1])
         if re.search(r"(?:^|\n)\d+\.$", text):
             marks.append(i)
-    assert len(marks) == len(tools)
-    assert [TOOLS[int(logits[i].argmax())] for i in marks] == tools
+    assert len(marks) - len(tools) in (0, 1)  # the limit may fall right after a last `N.`
+    assert [TOOLS[int(logits[i].argmax())] for i in marks[:len(tools)]] == tools
 
 
 def _loop(repo: Path, model: Path, max_steps: int = 4):

@@ -100,7 +100,7 @@ def test_a_few_steps_lower_the_plan_loss_and_log_head_accuracy(tiny, tmp_path, t
     recs = Records(str(data), tok, 512, seed=0)
     model, _ = load_init(str(init))
     before = validate(model, recs, 7, bf16=False)
-    res = tune(_args(init, data, tmp_path / "run", steps=8, plan_weight=1.0, halt_weight=1.0))
+    res = tune(_args(init, data, tmp_path / "run", steps=8, plan_weight=2.0, halt_weight=1.0))
     assert res["step"] == 8 and res["data_pos"] == 16
     tuned, _ = load_init(str(tmp_path / "run" / ckpt.CHECKPOINT_NAME))
     after = validate(tuned, recs, 7, bf16=False)
