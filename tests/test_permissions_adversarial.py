@@ -469,3 +469,13 @@ def test_user_config_through_the_cli(repo: Path, no_user_config: Path) -> None:
     (no_user_config / "config.toml").write_text("[permissions]\ndeny = 'curl'\n")
     p = hrm_check("ls", home=no_user_config, cwd=repo)
     assert p.returncode == 3 and "list" in p.stderr
+
+
+def test_huge_nested_or_binary_input_is_refused_not_crashed(repo: Path) -> None:
+    """Resource limits fail closed: too deep, too long or malformed asks (deny under --yes)."""
+    yes = Policy(root=repo, assume_yes=True)
+    for cmd in ("eval " * 400 + "ls", "bash -c '" + "(" * 300 + "'", "echo a\0b",
+                "x" * 200_000, "eval " * 30 + "sudo ls", "$(" * 500):
+        verdict = yes.check(cmd)
+        assert verdict.decision == D and verdict.unjudged, cmd[:40]
+    assert yes.check("a=1;" * 3000).decision == A  # long but plain: judged, quickly enough

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
-from hrmcli.tools.shelljudge import ALLOW, ASK, DENY, Judge
+from hrmcli.tools.shelljudge import ALLOW, ASK, DENY, UNSURE, Judge
 
 Decision = Literal["allow", "ask", "deny"]
 Category = Literal["read", "test", "edit", "shell", "package", "git_write"]
@@ -311,10 +311,14 @@ class Policy:
         here = os.path.realpath(os.path.join(root, cwd)) if cwd is not None else root
         judge = Judge(self, root, here)
         shown = argv if isinstance(argv, str) else shlex.join([str(a) for a in argv])
-        if isinstance(argv, str):
-            judge.judge_string(argv)
-        else:
-            judge.judge_argv([str(a) for a in argv])
+        try:
+            if isinstance(argv, str):
+                judge.judge_string(argv)
+            else:
+                judge.judge_argv([str(a) for a in argv])
+        except (RecursionError, ValueError, TypeError, KeyError, IndexError, AttributeError,
+                OSError) as e:  # fail closed: what the judge trips over is not judged
+            judge.note(UNSURE, f"the policy could not judge this command ({type(e).__name__})")
         decision, reason, unjudged = judge.verdict(self.assume_yes)
         return Verdict(decision, reason, shown, unjudged)  # type: ignore[arg-type]
 

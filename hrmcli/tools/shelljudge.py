@@ -60,6 +60,8 @@ __all__ = ["ALLOW", "ASK", "DENY", "UNSURE", "Judge"]
 
 MAX_DEPTH = 24          # nested shells, scripts, substitutions
 MAX_SCRIPT_BYTES = 256_000
+MAX_PARSED_CHARS = 200_000  # all text parsed for one judgement (eval eval eval ...)
+MAX_COMMANDS = 4_000        # simple commands judged for one judgement
 
 
 class Judge:
@@ -76,6 +78,8 @@ class Judge:
         self.depth = 0
         self.cap = 0             # > 0 while judging a script file: UNSURE counts as ASK
         self.written: set[str] = set()  # real paths this command line writes
+        self.parsed_chars = 0
+        self.commands = 0
 
     # ---------------------------------------------------------------- findings
 
@@ -138,6 +142,10 @@ class Judge:
         """Parse and judge a shell script (a command line, `bash -c` text, a script file)."""
         if self.depth >= MAX_DEPTH:
             self.note(UNSURE, "commands nested too deeply to judge")
+            return
+        self.parsed_chars += len(text)
+        if self.parsed_chars > MAX_PARSED_CHARS:
+            self.note(UNSURE, "too much command text to judge")
             return
         try:
             prog = parse(text)
@@ -373,8 +381,9 @@ class Judge:
     def run_argv(self, argv: list[Value], state: ShellState, stdin: Stdin | None = None,
                  edits: list[str] | None = None) -> None:
         """Judge one command about to be executed with these (expanded) arguments."""
-        if self.depth >= MAX_DEPTH:
-            self.note(UNSURE, "commands nested too deeply to judge")
+        self.commands += 1
+        if self.depth >= MAX_DEPTH or self.commands > MAX_COMMANDS:
+            self.note(UNSURE, "commands nested too deeply or too many to judge")
             return
         first = argv[0]
         if first.text is None:
@@ -444,8 +453,9 @@ class Judge:
                     self.write(Value(val, val), call.state, f"`{opt}`", [])
             if "@" in t:
                 names.append(t.split("@", 1)[1])
+            bare_is_inside = call.state.cwd is not None and self.paths.inside(call.state.cwd)
             for n in names:
-                if n and ("/" in n or n.startswith((".", "~")) or n == t):
+                if n and ("/" in n or n.startswith((".", "~")) or (n == t and not bare_is_inside)):
                     n = os.path.expanduser(n) if n.startswith("~") else n
                     self.read(Value(n, v.raw), call.state, f"`{call.base}`",
                               recursive=call.recursive, must_know=False)

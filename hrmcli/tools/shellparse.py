@@ -167,6 +167,11 @@ _META = set(" \t\n;&|()<>")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _ASSIGN = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(\[[^\]]*\])?(\+?)=")
 _SPECIAL_PARAMS = set("@*#?$!-0123456789")
+_IO_NUMBER = re.compile(r"\d+(?=[<>])")
+_NAMED_FD = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*\}[<>]")
+_TILDE = re.compile(r"~([A-Za-z0-9._+-]*)")
+_BRACED_NAME = re.compile(r"([!#]?)([A-Za-z_][A-Za-z0-9_]*|[@*#?$!\-0-9]+)")
+_BRACED_OP = re.compile(r":[-=?+]|[-=?+]|##?|%%?|//?|/#|/%|\^\^?|,,?|@|:")
 _ANSI = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
          "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
 
@@ -233,10 +238,10 @@ class _Parser:
         for op in _OPERATORS:
             if s.startswith(op, i):
                 return _Tok("op", op, i, i + len(op))
-        m = re.match(r"\d+(?=[<>])", s[i:])
-        if m and not (s.startswith("<(", i + m.end()) or s.startswith(">(", i + m.end())):
-            return _Tok("io", int(m.group()), i, i + m.end())
-        if c == "{" and re.match(r"\{[A-Za-z_][A-Za-z0-9_]*\}[<>]", s[i:]):
+        m = _IO_NUMBER.match(s, i)
+        if m and not (s.startswith("<(", m.end()) or s.startswith(">(", m.end())):
+            return _Tok("io", int(m.group()), i, m.end())
+        if c == "{" and _NAMED_FD.match(s, i):
             raise ParseError("named file descriptors ({var}>file) are not supported")
         return self._lex_word(i)
 
@@ -277,10 +282,10 @@ class _Parser:
             elif c == "`":
                 i = self._backtick(i, parts, quoted=False)
             elif c == "~" and (at_start or after_assign_eq or (parts and _ends_with(parts, ":"))):
-                m = re.match(r"~([A-Za-z0-9._+-]*)", s[i:])
+                m = _TILDE.match(s, i)
                 assert m
                 parts.append(Tilde(m.group(1)))
-                i += m.end()
+                i = m.end()
             else:
                 j = i
                 while j < len(s) and s[j] not in _META and s[j] not in "\\'\"$`~":
@@ -373,11 +378,11 @@ class _Parser:
     def _braced(self, i: int, parts: list[Part], quoted: bool) -> int:
         """`${...}` starting after the brace."""
         s = self.s
-        m = re.match(r"([!#]?)([A-Za-z_][A-Za-z0-9_]*|[@*#?$!\-0-9]+)", s[i:])
+        m = _BRACED_NAME.match(s, i)
         if not m:
             raise ParseError("bad ${...} substitution")
         prefix, name = m.group(1), m.group(2)
-        j = i + m.end()
+        j = m.end()
         complex_ = bool(prefix) and not (prefix == "#" and s.startswith("}", j))
         if prefix == "#" and s.startswith("}", j):
             complex_ = True  # ${#name}: a length
@@ -390,10 +395,10 @@ class _Parser:
             self._scan_expansions(s[j + 1:k], subscript_parts)
             complex_ = True
             j = k + 1
-        om = re.match(r":[-=?+]|[-=?+]|##?|%%?|//?|/#|/%|\^\^?|,,?|@|:", s[j:])
+        om = _BRACED_OP.match(s, j)
         if om:
             op = om.group()
-            j += om.end()
+            j = om.end()
         arg_parts: list[Part] = []
         depth = 0
         buf: list[str] = []
@@ -961,13 +966,13 @@ def _ansi_c(s: str, i: int) -> tuple[str, int]:
         if e in _ANSI:
             out.append(_ANSI[e])
         elif e in "01234567":
-            m = re.match(r"[0-7]{0,2}", s[i:])
+            m = re.compile(r"[0-7]{0,2}").match(s, i)
             digits = e + (m.group() if m else "")
             out.append(chr(int(digits, 8) & 0xFF))
             i += len(digits) - 1
         elif e in "xuU":
             n = {"x": 2, "u": 4, "U": 8}[e]
-            m = re.match(rf"[0-9A-Fa-f]{{1,{n}}}", s[i:])
+            m = re.compile(rf"[0-9A-Fa-f]{{1,{n}}}").match(s, i)
             if not m:
                 out.append("\\" + e)
             else:
@@ -975,7 +980,7 @@ def _ansi_c(s: str, i: int) -> tuple[str, int]:
                     out.append(chr(int(m.group(), 16)))
                 except (ValueError, OverflowError) as err:
                     raise ParseError("bad \\u escape") from err
-                i += m.end()
+                i = m.end()
         elif e == "c" and i < len(s):
             out.append(chr(ord(s[i]) & 0x1F))
             i += 1
