@@ -48,6 +48,7 @@ class Call:
     state: ShellState
     stdin: Stdin | None = None
     edits: list[str] = field(default_factory=list)  # files it changes inside the repository
+    kind: str = ""  # the registry name its handler matched (`perl` for perl5.36)
     recursive: bool = False  # reads whole folders (grep -r, tar, cp -r)
     reads_args: bool = True  # False for rm, touch, chmod...: they never show file contents
 
@@ -83,12 +84,17 @@ def handles(*names: str, pattern: str | None = None) -> Callable[[Handler], Hand
     return deco
 
 
-def handler_for(base: str) -> Handler | None:
+def handler_for(base: str) -> tuple[str, Handler] | None:
+    """(registry name, handler) for a command name; `perl5.36`, `php8.1` or `node-18` fall
+    back to the unversioned name."""
     if base in HANDLERS:
-        return HANDLERS[base]
+        return base, HANDLERS[base]
     for pat, fn in PATTERN_HANDLERS:
         if pat.fullmatch(base):
-            return fn
+            return base, fn
+    plain = re.sub(r"[-_.]?v?\d+(\.\d+)*$", "", base)
+    if plain != base and plain in HANDLERS:
+        return plain, HANDLERS[plain]
     return None
 
 

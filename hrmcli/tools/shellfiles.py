@@ -133,7 +133,7 @@ def _tee(j: Judge, c: Call) -> list[str] | None:
 @handles("touch", "mkdir", "mkfifo", "truncate")
 def _create(j: Judge, c: Call) -> list[str] | None:
     c.reads_args = False
-    with_arg = {"touch": "drt", "mkdir": "m", "mkfifo": "m", "truncate": "rs"}[c.base]
+    with_arg = {"touch": "drt", "mkdir": "m", "mkfifo": "m", "truncate": "rs"}[c.kind or c.base]
     lwith = {"--date", "--reference", "--time", "--mode", "--size", "--context"}
     opts = _opts(c, "acfhmpvcoZ", with_arg, lwith=lwith)
     _reads(j, c, opts.values("-r", "--reference"))
@@ -176,6 +176,12 @@ def _chmod(j: Judge, c: Call) -> list[str] | None:
                  v.text[0] in "-+=" and set(v.text[1:]) <= set("rwxXstugoa,+-=0123456789")]
     if c.base in ("chmod", "chattr") and mode_like:
         args = args[:mode_like[0]] + [Value("MODE", "MODE")] + args[mode_like[0] + 1:]
+    if c.base == "chmod":
+        for v in c.args:
+            t = v.text or ""
+            if ("+" in t or "=" in t) and "s" in t.split("+")[-1].split("=")[-1] or (
+                    t.isdigit() and len(t) == 4 and t[0] in "234567"):
+                j.note(DENY, f"`chmod {t}` sets the setuid or setgid bit")
     fake = Call([argv[0], *args], c.state, c.stdin, c.edits)
     opts = _opts(fake, "cfvRhHLPRV", "", lwith={"--reference", "--from"})
     refs = opts.values("--reference")

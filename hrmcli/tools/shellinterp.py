@@ -229,7 +229,7 @@ def _is_inline(base: str, t: str, spec: _Inline) -> tuple[bool, int]:
 
 @handles(*INTERPRETERS)
 def _interpreter(j: Judge, c: Call) -> list[str] | None:
-    spec = INTERPRETERS[c.base]
+    spec = INTERPRETERS[c.kind or c.base]
     args = c.args
     operand: Value | None = None
     k = 0
@@ -325,9 +325,10 @@ def _python(j: Judge, c: Call) -> list[str] | None:
 
                 module_handler = handler_for(mod)
                 if module_handler is not None and mod not in ("json.tool",):
-                    inner = Call([Value(mod, mod), *rest], c.state, c.stdin, c.edits)
+                    inner = Call([Value(mod, mod), *rest], c.state, c.stdin, c.edits,
+                                 kind=module_handler[0])
                     with j.inside(f"{c.base} -m"):
-                        got = module_handler(j, inner)
+                        got = module_handler[1](j, inner)
                     if got is None:
                         return None
                 return ["python", "-m", mod, *[v.shown for v in rest]]
@@ -433,6 +434,14 @@ def _make(j: Judge, c: Call) -> list[str] | None:
     for k, t in enumerate(texts):
         if t in ("-E", "--eval") or t.startswith("--eval="):
             j.note(UNSURE, "`make --eval` adds Makefile text, which can run anything")
+        if t in ("-f", "--file", "--makefile") or t.startswith(("--file=", "--makefile=")) or (
+                t.startswith("-f") and len(t) > 2):
+            f = t.split("=", 1)[1] if "=" in t else (t[2:] if t.startswith("-f") and len(t) > 2
+                                                     else (texts[k + 1] if k + 1 < len(texts)
+                                                           else ""))
+            real = j.paths.real(f, c.state.cwd)
+            if real is None or not j.paths.inside(real):
+                j.note(UNSURE, f"`{c.base} -f {f}` runs a Makefile from outside the repository")
         if t in ("-C", "--directory") or t.startswith(("--directory=", "-C")):
             d = t.split("=", 1)[1] if "=" in t else (t[2:] if t.startswith("-C") and len(t) > 2
                                                      else (texts[k + 1] if k + 1 < len(texts)

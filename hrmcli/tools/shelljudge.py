@@ -298,6 +298,8 @@ class Judge:
         """Judge the programs a word runs while it is expanded: $(...), `...`, <(...)."""
         if word is None:
             return
+        if "${!" in word.raw:
+            self.note(UNSURE, f"indirect expansion {word.raw!r} can read any variable")
         for part in word.parts:
             if isinstance(part, (CmdSub, ProcSub)):
                 kind = "process substitution" if isinstance(part, ProcSub) else "$(...)"
@@ -408,8 +410,10 @@ class Judge:
             if found is not None and found[0] == DENY:
                 self.note(DENY, found[1])
                 return
-        handler = handler_for(base)
-        own = handler(self, call) if handler is not None else texts
+        found = handler_for(base)
+        if found is not None:
+            call.kind = found[0]
+        own = found[1](self, call) if found is not None else texts
         self.generic_args(call)
         if own is None:  # a wrapper: the inner command was judged
             if rule is not None and rule[0] >= ASK:
@@ -560,13 +564,15 @@ def _known_output(argv: list[Value], paths: PathContext, state: ShellState) -> s
         return None
     texts = [v.text for v in argv if v.text is not None]
     base = command_base(texts[0])
+    if any("\\" in t for t in texts[1:]):
+        return None  # echo -e, dash's echo and printf turn escapes into other text
     if base == "echo":
         args = texts[1:]
-        while args and args[0] in ("-n", "-e", "-E", "-ne", "-en"):
+        while args and args[0] in ("-n", "-E"):
             args = args[1:]
         return " ".join(args) + "\n"
-    if base == "printf" and len(texts) >= 2:
-        return texts[1].replace("\\n", "\n").replace("%s", " ".join(texts[2:]))
+    if base == "printf" and len(texts) >= 2 and "%" not in texts[1].replace("%s", ""):
+        return texts[1].replace("%s", " ".join(texts[2:]))
     if base == "cat" and len(texts) == 2:
         real = paths.real(texts[1], state.cwd)
         if real and paths.inside(real) and os.path.isfile(real):

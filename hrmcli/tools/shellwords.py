@@ -234,6 +234,11 @@ def _expand_one(word: Word, state: ShellState, split: bool) -> list[Value]:
             multi |= _param(p, state, fields, split)
         elif isinstance(p, ProcSub):
             fields[-1].append(("/dev/fd/63", True))
+        elif isinstance(p, CmdSub) and (out := static_output(p, state)) is not None:
+            if p.quoted or not split:
+                fields[-1].append((out, True))
+            else:
+                multi |= _param(Param("", False), state, fields, split, value=out)
         elif isinstance(p, (CmdSub, Arith)):
             fields[-1].append((None, p.quoted))
             multi |= split and not p.quoted
@@ -256,10 +261,36 @@ def _expand_one(word: Word, state: ShellState, split: bool) -> list[Value]:
     return out
 
 
-def _param(p: Param, state: ShellState, fields: list[list[Chunk]], split: bool) -> bool:
-    """Append a parameter's expansion; True when the number of words is unknown."""
+def static_output(sub: CmdSub, state: ShellState) -> str | None:
+    """What `$(echo TEXT)` or `$(printf TEXT)` prints, when its words are plain text."""
+    from hrmcli.tools.shellparse import Simple
+
+    items = sub.program.items
+    if len(items) != 1 or len(items[0][0].pipelines) != 1:
+        return None
+    cmds = items[0][0].pipelines[0].commands
+    if len(cmds) != 1 or not isinstance(cmds[0], Simple) or cmds[0].redirects or \
+            cmds[0].assigns or not cmds[0].words:
+        return None
+    texts = [w.static for w in cmds[0].words]
+    if None in texts or any("\\" in t or "*" in t or "?" in t for t in texts[1:]):  # type: ignore[operator]
+        return None
+    if texts[0] == "echo":
+        args = [t for t in texts[1:] if t not in ("-n", "-E")]
+        return " ".join(args)  # type: ignore[arg-type]
+    if texts[0] == "printf" and len(texts) > 1 and "%" not in texts[1]:  # type: ignore[operator]
+        return texts[1].rstrip("\n")  # type: ignore[union-attr]
+    return None
+
+
+def _param(p: Param, state: ShellState, fields: list[list[Chunk]], split: bool,
+           value: str | None = None) -> bool:
+    """Append a parameter's expansion (or `value`); True when the number of words is
+    unknown."""
     splitting = split and not p.quoted
-    if p.name in ("@", "*") and not p.op:
+    if value is not None:
+        pass
+    elif p.name in ("@", "*") and not p.op:
         if state.positional is None:
             fields[-1].append((None, p.quoted))
             return splitting or p.name == "@"
@@ -269,7 +300,7 @@ def _param(p: Param, state: ShellState, fields: list[list[Chunk]], split: bool) 
                     fields.append([])
                 fields[-1].append((arg, True))
             return False
-        value: str | None = " ".join(state.positional)
+        value = " ".join(state.positional)
     else:
         value = _lookup(p, state)
     if value is None:

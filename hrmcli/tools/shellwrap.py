@@ -96,7 +96,7 @@ _AS_ROOT = ("sudo", "doas", "pkexec", "run0", "sudoedit")
 
 def _wrapper(j: Judge, c: Call) -> list[str] | None:
     """The table-driven wrappers: skip their options and operands, judge the rest."""
-    flags, with_arg, lflags, lwith, operands, no_cmd = WRAPPERS[c.base]
+    flags, with_arg, lflags, lwith, operands, no_cmd = WRAPPERS[c.kind or c.base]
     argv = c.argv
     start = 1
     if c.base == "nice" and len(argv) > 1 and (argv[1].text or "").lstrip("-").isdigit():
@@ -133,8 +133,8 @@ def unwrap_env(j: Judge, c: Call) -> list[str] | None:
     from hrmcli.tools.shellcmds import SECRET_VAR
 
     if c.base == "printenv":
-        names = [v.text or "" for v in c.args if not (v.text or "").startswith("-")]
-        if not names or any(SECRET_VAR.search(n) for n in names):
+        names = [v.text for v in c.args if not (v.text or "").startswith("-")]
+        if not names or any(n is None or SECRET_VAR.search(n) for n in names):
             j.note(UNSURE, "`printenv` shows environment variables, which can hold secrets")
         return ["printenv"]
     opts = parse_opts(c.argv, 1, "i0v", "uCSP",
@@ -529,6 +529,11 @@ def _docker(j: Judge, c: Call) -> list[str] | None:
                                  "container")
         if "docker.sock" in t:
             j.note(DENY, f"`{c.base}` hands the container the docker socket (root on the host)")
+    ops = [v for v in c.args if not (v.text or "").startswith("-")]
+    if ops[:1] and ops[0].text == "cp" and len(ops) >= 3:
+        dest = ops[-1]
+        if dest.text is None or ":" not in dest.text.split("/", 1)[0]:
+            j.write(dest, c.state, f"`{c.base} cp`", c.edits)
     return c.texts()
 
 
