@@ -1,71 +1,15 @@
 """The OpenAI-compatible backend against a real HTTP server on 127.0.0.1 that speaks the
-streaming chat-completions protocol (server-sent events) with scripted replies."""
+streaming chat-completions protocol (server-sent events) with scripted replies
+(tests/scripted_server.py)."""
 
 from __future__ import annotations
-
-import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from hrmcli.agent.backends import BackendError, load_backend
 from hrmcli.agent.backends.base import GenerationOptions, Message, complete
 from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
-
-
-class ScriptedServer:
-    """A chat-completions server that answers each request with the next scripted reply,
-    streamed a few characters per event; it records every request body."""
-
-    def __init__(self, replies: list[str], chunk: int = 7, status: int = 200) -> None:
-        self.replies = list(replies)
-        self.requests: list[dict] = []
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.requests.append({"path": self.path, "body": body})
-                if status != 200:
-                    self.send_response(status)
-                    self.end_headers()
-                    self.wfile.write(b'{"error": "model not loaded"}')
-                    return
-                reply = outer.replies.pop(0) if outer.replies else ""
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                pieces = [reply[i:i + chunk] for i in range(0, len(reply), chunk)]
-                self._event({"choices": [{"index": 0, "delta": {"role": "assistant"}}]})
-                for p in pieces:
-                    self._event({"choices": [{"index": 0, "delta": {"content": p}}]})
-                self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
-                self._event({"choices": [], "usage": {"prompt_tokens": 42,
-                                                      "completion_tokens": len(pieces)}})
-                self.wfile.write(b"data: [DONE]\n\n")
-
-            def _event(self, obj: dict) -> None:
-                self.wfile.write(b": keep-alive\n\ndata: " + json.dumps(obj).encode() + b"\n\n")
-                self.wfile.flush()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+from tests.scripted_server import ScriptedServer
 
 
 def test_streams_scripted_reply_in_pieces_with_usage():

@@ -20,7 +20,7 @@ from hrmcli.agent.apply import apply_edits
 from hrmcli.agent.coder import MAX_REPAIRS
 from hrmcli.agent.editblocks import parse_edits
 from tests.cli_helpers import hrm
-from tests.test_backends_openai import ScriptedServer
+from tests.scripted_server import ScriptedServer
 
 TASKS = load_tasks()
 MINIMUM = {"python": 16, "javascript": 14, "go": 12, "rust": 6, "java": 6, "cpp": 6}

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from tests.cli_helpers import git, hrm, init_repo
-from tests.test_backends_openai import ScriptedServer
+from tests.scripted_server import ScriptedServer
 
 ORIGINAL = "def greet(name):\n    return 'hi ' + name\n\n\ndef unused():\n    pass\n"
 GOOD = (

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_loop import FIX, ScriptedServer, git, make_repo, plan_then, tree_state
+from tests.scripted_server import ScriptedServer
+from tests.test_loop import FIX, git, make_repo, plan_then, tree_state
 
 HRM = [sys.executable, "-m", "hrmcli"]
 
@@ -71,8 +72,8 @@ def test_planner_and_editor_are_separate_models(repo: Path, tmp_path: Path) -> N
             ScriptedServer(plan_then("1. done\n", edit=FIX)) as editor:
         p = hrm("run", "fix add", "--repo", str(repo), "--yes", "--json",
                 "--planner", planner.spec, "--editor", editor.spec, home=tmp_path / "home")
-        assert [k for k, _ in planner.requests] == ["plan"]
-        assert [k for k, _ in editor.requests] == ["edit"]
+        assert planner.kinds == ["plan"]
+        assert editor.kinds == ["edit"]
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout.strip().splitlines()[-1])["done"] is True
     assert "a + b" in (repo / "calc.py").read_text()

@@ -9,7 +9,7 @@ from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
 from hrmcli.agent.coder import EditCoder
 from hrmcli.agent.prompts import edit_messages, render_hrm
 from hrmcli.agent.thinking import ThinkFilter, strip_thinking
-from tests.test_backends_openai import ScriptedServer
+from tests.scripted_server import ScriptedServer
 
 
 def test_hrm_prompt_is_the_training_layout():

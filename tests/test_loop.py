@@ -1,16 +1,15 @@
 """The outer agent loop end to end on real git repos, with the model behind a real
-OpenAI-compatible HTTP server on 127.0.0.1 that streams scripted replies as SSE."""
+OpenAI-compatible HTTP server on 127.0.0.1 that streams scripted replies as SSE
+(tests/scripted_server.py)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -22,8 +21,7 @@ from hrmcli.agent.loop import AgentLoop, LoopUI
 from hrmcli.agent.snapshot import Snapshot
 from hrmcli.agent.transcript import Transcript
 from hrmcli.tools.permissions import Policy
-
-PLANNER_MARK = "You plan how a coding agent"
+from tests.scripted_server import ScriptedServer
 
 CALC = "def add(a, b):\n    return a - b\n"
 TEST_CALC = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
@@ -36,65 +34,6 @@ FIX = """calc.py
 >>>>>>> REPLACE
 ```
 """
-
-
-class ScriptedServer:
-    """Chat-completions over SSE. `script(kind, messages)` gives the reply text, where kind is
-    "plan" for planner prompts and "edit" otherwise. `hold` pauses a stream half-way until set."""
-
-    def __init__(self, script: Callable[[str, list[dict]], str], chunk: int = 7) -> None:
-        self.script = script
-        self.chunk = chunk
-        self.requests: list[tuple[str, list[dict]]] = []
-        self.hold: threading.Event | None = None
-        self.holding = threading.Event()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                msgs = body["messages"]
-                kind = "plan" if any(PLANNER_MARK in m["content"] for m in msgs) else "edit"
-                server.requests.append((kind, msgs))
-                text = server.script(kind, msgs)
-                self.send_response(200)
-                self.send_header("Content-Type", "text/event-stream")
-                self.end_headers()
-                pieces = [text[i:i + server.chunk] for i in range(0, len(text), server.chunk)]
-                try:
-                    for i, piece in enumerate(pieces):
-                        if server.hold is not None and i == len(pieces) // 2:
-                            server.holding.set()
-                            server.hold.wait(30)
-                        chunk = {"choices": [{"delta": {"content": piece}, "finish_reason": None}]}
-                        self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
-                        self.wfile.flush()
-                    usage = {"choices": [], "usage": {"prompt_tokens": 11,
-                                                      "completion_tokens": len(pieces)}}
-                    self.wfile.write(f"data: {json.dumps(usage)}\n\ndata: [DONE]\n\n".encode())
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    @property
-    def spec(self) -> str:
-        return f"openai:http://127.0.0.1:{self.httpd.server_address[1]}/v1#scripted"
-
-    def __enter__(self) -> ScriptedServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.hold is not None:
-            self.hold.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def plan_then(plan: str, edit: str = FIX, later_plan: str = "1. done\n") -> Callable:
@@ -184,10 +123,9 @@ def test_fixes_failing_test_end_to_end(repo: Path, tmp_path: Path) -> None:
     assert "Hrm-Edit: true" in git(repo, "log", "-1", "--format=%B")
     assert "".join(ui.texts).count("SEARCH") == 1  # the edit streamed through the UI
     # the planner saw the repo map, the editor saw the file
-    kinds = [k for k, _ in srv.requests]
-    assert kinds == ["plan", "edit"]
-    assert "calc.py" in srv.requests[0][1][-1]["content"]
-    assert "return a - b" in srv.requests[1][1][-1]["content"]
+    assert srv.kinds == ["plan", "edit"]
+    assert "calc.py" in srv.messages(0)[-1]["content"]
+    assert "return a - b" in srv.messages(1)[-1]["content"]
     # stored via history
     shown = history.show(session.id)
     assert shown["outcome"] == "tests pass"
@@ -209,7 +147,7 @@ def test_failure_is_fed_back_and_plan_revised(repo: Path) -> None:
         backend = load_backend(srv.spec)
         loop = AgentLoop(repo, backend, backend, Policy(assume_yes=True), RecordingUI(True))
         result = loop.run("fix add")
-        revision_prompt = srv.requests[MAX_REPAIRS + 2][1][-1]["content"]
+        revision_prompt = srv.messages(MAX_REPAIRS + 2)[-1]["content"]
     assert [(s.tool, s.ok) for s in result.steps] == [("edit", False), ("edit", True),
                                                        ("run_tests", True)]
     assert "1. edit calc.py -> failed" in revision_prompt

@@ -12,7 +12,8 @@ from hrmcli.agent.history import History
 from hrmcli.tui.app import SLASH_COMMANDS, ChatApp
 from hrmcli.tui.screens import DiffReview
 from hrmcli.tui.widgets import Message
-from tests.test_loop import CALC, FIX, ScriptedServer, git, make_repo, plan_then
+from tests.scripted_server import ScriptedServer
+from tests.test_loop import CALC, FIX, git, make_repo, plan_then
 
 REPLY = "Flip the operator.\n\n" + FIX
 
