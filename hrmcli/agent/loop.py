@@ -20,6 +20,7 @@ from pathlib import Path
 
 from hrmcli.agent.backends.base import Backend, Message
 from hrmcli.agent.planner import Plan, format_steps, make_plan
+from hrmcli.agent.prompts import render
 from hrmcli.agent.repomap import RepoMap, identifiers_in
 from hrmcli.agent.snapshot import Snapshot
 from hrmcli.agent.transcript import StepRecord, Transcript
@@ -340,7 +341,7 @@ class AgentLoop:
         """The request plus the latest failure, so the editor fixes what was observed."""
         failures = [o for o in self.observations if "-> failed" in o.split("\n", 1)[0]]
         if failures:
-            return f"{self.request}\n\nLatest result:\n{failures[-1]}"
+            return render("edit_retry.md", request=self.request, result=failures[-1])
         return self.request
 
     def _resolve_conflict(self, arg: str) -> _Outcome:
@@ -350,8 +351,7 @@ class AgentLoop:
         files = shlex.split(arg) or (repo.status().conflicted if repo else [])
         if not files:
             return _Outcome(False, "no conflicted files")
-        task = (f"{self.request}\n\nResolve the merge conflicts in {', '.join(files)}: remove "
-                "every <<<<<<<, ======= and >>>>>>> marker, keeping the intent of both sides.")
+        task = render("resolve_conflicts.md", request=self.request, files=", ".join(files))
         return self._edit(" ".join(shlex.quote(f) for f in files), task)
 
     def _run_tests(self, arg: str) -> _Outcome:

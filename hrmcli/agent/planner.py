@@ -1,7 +1,8 @@
 """Ask the planner backend (the H role) for a numbered tool plan, and revise it.
 
 HRM-Code is prompted in its own format (`prompt_format.plan_prompt`) and answers with tool
-tokens; chat models get a system prompt that asks for the same `N. tool argument` lines.
+tokens; chat models get a system prompt that asks for the same `N. tool argument` lines
+(the texts are hrmcli/agent/prompts/plan_*.md).
 Both replies go through `prompt_format.parse_plan`, so there is one plan grammar. A retrofit
 HRM-Code chooses each step's tool with its plan head (hrmcli.agent.backends.hrm); the Plan
 keeps those choices and their probabilities (`head_tools`). Model
@@ -16,41 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
-from hrmcli.agent.prompts import plan_messages
+from hrmcli.agent.prompts import load, plan_messages, render, sections
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.prompt_format import END_PLAN, TOOLS, parse_plan
 
 Step = tuple[str, str]
-
-# What each tool's argument means, shown to chat models (HRM-Code learned it in training).
-TOOL_USAGE: dict[str, str] = {
-    "read": "read PATH [PATH ...]  (show files; they join the edit context)",
-    "search": "search REGEX  (grep the repository)",
-    "list": "list [GLOB]  (list repository files)",
-    "edit": "edit PATH [PATH ...]  (write SEARCH/REPLACE edits to these files)",
-    "run_tests": "run_tests  (run the project's test suite)",
-    "shell": "shell COMMAND  (run a shell command)",
-    "git_status": "git_status", "git_diff": "git_diff", "git_log": "git_log",
-    "git_add": "git_add PATH [PATH ...]", "git_commit": "git_commit MESSAGE",
-    "git_branch": "git_branch NAME  (create and switch to a branch)",
-    "git_switch": "git_switch NAME", "git_merge": "git_merge BRANCH", "git_stash": "git_stash",
-    "resolve_conflict": "resolve_conflict [PATH ...]  (edit away merge conflict markers)",
-    "pip": "pip ARGS", "npm": "npm ARGS", "cargo": "cargo ARGS", "go": "go ARGS",
-    "maven": "maven ARGS", "gradle": "gradle ARGS", "make": "make [TARGET]",
-    "cmake": "cmake ARGS",
-    "done": "done  (the request is complete)",
-}
-
-CHAT_PLANNER_SYSTEM = """You plan how a coding agent carries out a request in a repository.
-Reply with a numbered list of tool steps and nothing else, one step per line, exactly:
-
-N. tool argument
-
-Tools:
-{tools}
-
-Prefer reading a file before editing it, run the tests after editing, and end the plan
-with `done` once the request will be complete."""
 
 _TOOL_TOKEN_RE = re.compile(r"(<\|t:[a-z_]+\|>)(?=[^\s])")
 _DECORATION_RE = re.compile(r"^(\s*(?:\d+[.)]\s*)?)[*`_]*([a-z_]+)[*`_]*:?(\s|$)")
@@ -104,23 +75,29 @@ def observations_text(observations: Sequence[str]) -> str:
     return "\n\n".join(observations)
 
 
+def tool_usage() -> dict[str, str]:
+    """What each tool's argument means, as chat planners are shown it (prompts/plan_tools.md:
+    one "- " line per tool, the tool first); HRM-Code learned it in training."""
+    lines = [ln for ln in load("plan_tools.md").splitlines() if ln.startswith("- ")]
+    return {ln[2:].split()[0]: ln for ln in lines}
+
+
 def _messages(backend: Backend, request: str, context: str,
               observations: Sequence[str], done_so_far: Sequence[str]) -> list[Message]:
+    turn = sections("plan_turn.md")
     history = ""
     if done_so_far:
-        history += "Steps done so far:\n" + "\n".join(done_so_far) + "\n\n"
+        history += turn["DONE"].format(steps="\n".join(done_so_far)) + "\n\n"
     if observations:
-        history += "Results:\n" + observations_text(observations) + "\n\n"
+        history += turn["RESULTS"].format(results=observations_text(observations)) + "\n\n"
     if is_hrm(backend):
         return plan_messages(request, "\n\n".join(p for p in (context, history.strip()) if p))
-    tools = "\n".join(f"- {TOOL_USAGE[t]}" for t in TOOLS)
-    user = ""
-    if context:
-        user += f"Repository map:\n{context}\n\n"
-    user += history
-    user += f"Request: {request}\n\n"
-    user += ("Plan the remaining steps." if done_so_far else "Plan the steps.")
-    return [Message("system", CHAT_PLANNER_SYSTEM.format(tools=tools)), Message("user", user)]
+    usage = tool_usage()
+    system = render("plan_system.md", tools="\n".join(usage[t] for t in TOOLS))
+    user = turn["MAP"].format(map=context) + "\n\n" if context else ""
+    user += history + turn["REQUEST"].format(request=request) + "\n\n"
+    user += turn["REVISE" if done_so_far else "FIRST"]
+    return [Message("system", system), Message("user", user)]
 
 
 def make_plan(backend: Backend, request: str, *, context: str = "",

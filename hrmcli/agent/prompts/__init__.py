@@ -1,9 +1,14 @@
-"""Render edit requests as model input: chat messages for chat models, and HRM-Code's own
-token layout (hrmcli.prompt_format) for HRM-Code, so that inference sees exactly what
-training saw.
+"""Every prompt hrm sends, in one place: the texts are the .md files beside this module,
+and this module loads them and renders requests as model input: chat messages for chat
+models, HRM-Code's own token layout (hrmcli.prompt_format) for HRM-Code, and ChatML for
+retrofits, so that inference sees exactly what training saw.
 
-The prompt texts live in hrmcli/agent/prompts/*.md so they can be read and tuned without
-touching code. A message with role "file" carries one file as "path\\ncontent": HRM-Code
+The texts live in .md files so they can be read and tuned without touching code: the edit
+rules and examples, the repair turn, the chat planner's system prompt, tool list and turn
+layout, and the agent loop's edit tasks. A file with <<<NAME>>> lines holds several named
+sections (`sections`); `render` fills a one-piece template's {fields}. Benchmark prompts
+that restate another harness's wording (bench/polyglot, bench/livecodebench) stay with
+their benchmark. A message with role "file" carries one file as "path\\ncontent": HRM-Code
 renders it as a <|file|> block; chat prompts inline it in the user turn. A trailing, empty
 message with role "plan" asks HRM-Code for a tool plan: it travels through the Backend
 interface unchanged, so every backend that renders HRM-Code prompts opens the plan turn.
@@ -19,21 +24,38 @@ from pathlib import Path
 from hrmcli import prompt_format as pf
 from hrmcli.agent.backends.base import Message
 
-PROMPT_DIR = Path(__file__).parent / "prompts"
+PROMPT_DIR = Path(__file__).parent
 EDIT_FORMATS = ("diff", "whole")
 HRM_STYLE, CHAT_STYLE = "hrm", "chat"
-_TURN_RE = re.compile(r"^<<<(USER|ASSISTANT)>>>$", re.MULTILINE)
+_SECTION_RE = re.compile(r"^<<<([A-Z_]+)>>>$", re.MULTILINE)
 
 
 @cache
 def load(name: str) -> str:
+    """The text of prompts/<name>, as written."""
     return (PROMPT_DIR / name).read_text(encoding="utf-8")
 
 
+def render(name: str, **fields: str) -> str:
+    """A one-piece template with its {fields} filled (the file's final newline dropped)."""
+    return load(name).rstrip("\n").format(**fields)
+
+
+def section_list(name: str) -> list[tuple[str, str]]:
+    """(NAME, body) for each <<<NAME>>> section of prompts/<name>, in order; bodies lose
+    their surrounding newlines."""
+    parts = _SECTION_RE.split(load(name))
+    return [(key, body.strip("\n")) for key, body in zip(parts[1::2], parts[2::2], strict=True)]
+
+
+def sections(name: str) -> dict[str, str]:
+    """The <<<NAME>>> sections of prompts/<name> by name."""
+    return dict(section_list(name))
+
+
 def _few_shot(edit_format: str) -> list[Message]:
-    """Example turns from prompts/example_<format>.md (<<<USER>>>/<<<ASSISTANT>>> sections)."""
-    parts = _TURN_RE.split(load(f"example_{edit_format}.md"))
-    return [Message(role.lower(), body.strip("\n")) for role, body in zip(parts[1::2], parts[2::2], strict=True)]
+    """Example turns from example_<format>.md (<<<USER>>>/<<<ASSISTANT>>> sections)."""
+    return [Message(role.lower(), body) for role, body in section_list(f"example_{edit_format}.md")]
 
 
 def _fence_for(content: str) -> str:
