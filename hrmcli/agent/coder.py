@@ -26,6 +26,7 @@ from hrmcli.agent.constrained import SearchConstraint, TokenTrie
 from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
 from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
+from hrmcli.agent.transaction import EditTransaction
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
 from hrmcli.agent.window import fit_files
 from hrmcli.tools.paths import Refused, resolve_in_root
@@ -209,26 +210,21 @@ class EditCoder:
                               seconds=outcome.seconds)
         return outcome
 
-    def apply_proposal(self, outcome: EditOutcome,
-                       before_write: Callable[[list[str]], None] | None = None) -> EditOutcome:
-        """Write a well-formed proposal (all or nothing), with no git commits. Files may have
-        changed since the dry run, so the edits are matched again; a failure leaves
-        everything untouched.
-
-        hrm edit, hrm apply, hrm run and hrm chat do not call this: they write through
-        hrmcli.agent.transaction.EditTransaction, which also saves your pending changes and
-        commits the edit for `hrm undo`."""
+    def apply_proposal(self, outcome: EditOutcome) -> EditOutcome:
+        """Write a well-formed proposal, all or nothing and without git commits, through
+        the one edit transaction (hrmcli.agent.transaction). Files may have changed since
+        the dry run, so the edits are matched again; a failure leaves everything untouched.
+        hrm edit, apply, run and chat use EditTransaction itself, which also saves your
+        pending changes and commits the edit for `hrm undo`."""
         if not outcome.well_formed:
             raise CoderError("the proposal is not well formed; nothing to apply")
-        apply = apply_whole_files if self.edit_format == "whole" else apply_edits
-        result = apply(outcome.edits, self.root, before_write=before_write)
-        if result.failed:
-            outcome.errors = [str(f) for f in result.failed]
+        done = EditTransaction(self.root, commit=False, session=self.session).apply(
+            outcome.edits, self.edit_format)
+        if not done.ok:
+            outcome.errors = done.errors
             return outcome
         outcome.applied = True
-        outcome.files, outcome.diff = list(result.applied), result.diff
-        if self.session:
-            self.session.edit(outcome.files, outcome.diff, applied=True, well_formed=True)
+        outcome.files, outcome.diff = done.files, done.diff
         return outcome
 
     def run(self, paths: Sequence[str], task: str, dry_run: bool = False) -> EditOutcome:

@@ -8,7 +8,9 @@ rules and examples, the repair turn, the chat planner's system prompt, tool list
 layout, and the agent loop's edit tasks. A file with <<<NAME>>> lines holds several named
 sections (`sections`); `render` fills a one-piece template's {fields}. Benchmark prompts
 that restate another harness's wording (bench/polyglot, bench/livecodebench) stay with
-their benchmark. A message with role "file" carries one file as "path\\ncontent": HRM-Code
+their benchmark.
+
+A message with role "file" carries one file as "path\\ncontent": HRM-Code
 renders it as a <|file|> block; chat prompts inline it in the user turn. A trailing, empty
 message with role "plan" asks HRM-Code for a tool plan: it travels through the Backend
 interface unchanged, so every backend that renders HRM-Code prompts opens the plan turn.
