@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import random
 import shutil
-import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
@@ -19,12 +18,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hrmcli import prompt_format as pf
+from hrmcli.tools.testrun import TestCommand, run_command
 
 from .edit_tasks import Unrepresentable, _mutations, blocks_for
 from .phrasing import expand
 from .treesitter import detect_language, load
 
 MAX_OBS_CHARS = 2000
+TEST_TIMEOUT = 120
 REQUESTS = (
     "[The tests fail|Tests are failing|`{cmd}` fails]; [fix the bug in|repair] {path}.",
     "[Something in|A recent change to] {path} broke the tests. [Fix it|Please fix it].",
@@ -36,6 +37,7 @@ REQUESTS = (
 class Project:
     root: Path
     test_cmd: tuple[str, ...]
+    kind: str = "pytest"  # hrmcli.tools.testrun's name for the runner: how its output is read
 
     @property
     def shown_cmd(self) -> str:
@@ -45,7 +47,7 @@ class Project:
 def detect_project(root: Path) -> Project | None:
     """A project we know how to test: node's runner for package.json, else pytest."""
     if (root / "package.json").is_file() and shutil.which("node"):
-        return Project(root, ("node", "--test"))
+        return Project(root, ("node", "--test"), "node-test")
     if any(root.glob("test_*.py")) or any(root.glob("tests/test_*.py")):
         return Project(root, (sys.executable, "-m", "pytest", "-q", "-x", "-p", "no:cacheprovider"))
     return None
@@ -57,16 +59,17 @@ def _is_test_file(rel: str) -> bool:
         or rel.startswith("tests/") or rel.startswith("test/")
 
 
-def run_tests(project: Project, work: Path) -> tuple[bool, str]:
-    """Run the test command in `work`; returns (passed, output with the temp path hidden)."""
-    try:
-        p = subprocess.run(project.test_cmd, cwd=work, capture_output=True, text=True, timeout=120)
-    except subprocess.TimeoutExpired:
-        return False, f"$ {project.shown_cmd}\n(timed out after 120 s)"
-    out = (p.stdout + p.stderr).replace(str(work) + "/", "").replace(str(work), ".")
+def observe_tests(project: Project, work: Path) -> tuple[bool, str]:
+    """Run the test command in `work` through the agent's own test runner
+    (hrmcli.tools.testrun), so an observation in the data is what `run_tests` shows the
+    agent; returns (passed, output with the temp path hidden)."""
+    res = run_command(TestCommand(project.kind, list(project.test_cmd), work), TEST_TIMEOUT)
+    if res.timed_out:
+        return False, f"$ {project.shown_cmd}\n(timed out after {TEST_TIMEOUT} s)"
+    out = res.output.replace(str(work) + "/", "").replace(str(work), ".")
     if len(out) > MAX_OBS_CHARS:
         out = "...\n" + out[-MAX_OBS_CHARS:]
-    return p.returncode == 0, f"$ {project.shown_cmd}\n{out.rstrip()}"
+    return res.passed, f"$ {project.shown_cmd}\n{out.rstrip()}"
 
 
 def repair_records(project: Project, seed: int, per_file: int = 3) -> Iterator[dict]:
@@ -74,7 +77,7 @@ def repair_records(project: Project, seed: int, per_file: int = 3) -> Iterator[d
     with tempfile.TemporaryDirectory(prefix="hrm-repair-") as tmp:
         work = Path(tmp) / "p"
         shutil.copytree(project.root, work, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
-        ok, out = run_tests(project, work)
+        ok, out = observe_tests(project, work)
         if not ok:
             raise ValueError(f"tests of {project.root} fail before any bug is injected:\n{out}")
         for src_path in sorted(work.rglob("*")):
@@ -100,7 +103,7 @@ def _file_records(project: Project, work: Path, rel: str, lang: str, original: s
             break
         buggy = src.replace_spans([(s, e, new)])
         target.write_text(buggy)
-        if run_tests(project, work)[0]:
+        if observe_tests(project, work)[0]:
             continue  # the tests do not notice this mutation
         # The wrong first attempt changes another site that the tests also cover.
         decoys = [m for m in muts[i + 1:] if m[3] <= s or m[2] >= e]
@@ -109,7 +112,7 @@ def _file_records(project: Project, work: Path, rel: str, lang: str, original: s
         _, _, ds, de, dnew = decoys[0]
         attempt = src.replace_spans([(s, e, new), (ds, de, dnew)])
         target.write_text(attempt)
-        passed, obs = run_tests(project, work)
+        passed, obs = observe_tests(project, work)
         if passed:
             continue
         try:
