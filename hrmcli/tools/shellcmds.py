@@ -63,10 +63,12 @@ SECRET_VAR = re.compile(
 
 # Importing the modules registers their handlers.
 from hrmcli.tools import (  # noqa: E402,F401
+    shellarchive,
     shellbuild,
     shellfiles,
     shellgit,
     shellinterp,
+    shellnet,
     shellwrap,
 )
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -33,8 +32,16 @@ from hrmcli.tools.shellcall import (
     command_base,
     handler_for,
 )
+from hrmcli.tools.shellflow import (
+    FETCH_RE,
+    all_items,
+    all_pipelines,
+    known_output,
+    listed_under,
+    raw_words,
+    runs_code,
+)
 from hrmcli.tools.shellparse import (
-    AndOr,
     Arith,
     CmdSub,
     Compound,
@@ -59,7 +66,6 @@ if TYPE_CHECKING:
 __all__ = ["ALLOW", "ASK", "DENY", "UNSURE", "Judge"]
 
 MAX_DEPTH = 24          # nested shells, scripts, substitutions
-MAX_SCRIPT_BYTES = 256_000
 MAX_PARSED_CHARS = 200_000  # all text parsed for one judgement (eval eval eval ...)
 MAX_COMMANDS = 4_000        # simple commands judged for one judgement
 
@@ -239,9 +245,9 @@ class Judge:
         for inner in walk_commands(body):
             if isinstance(inner, Simple) and inner.words and inner.words[0].static == name:
                 calls_itself = True
-        for _ao, sep in _all_items(body):
+        for _ao, sep in all_items(body):
             background |= sep == "&"
-        piped = any(len(pl.commands) > 1 for pl in _all_pipelines(body))
+        piped = any(len(pl.commands) > 1 for pl in all_pipelines(body))
         if calls_itself and (background or piped):
             self.note(DENY, f"function {name} calls itself in the background or a pipe "
                             "(a fork bomb)")
@@ -266,12 +272,12 @@ class Judge:
         if cmd.words and any(isinstance(p, (Param, CmdSub, Arith)) for p in cmd.words[0].parts):
             self.note(UNSURE, f"the command name {cmd.words[0].raw!r} comes from a variable or "
                               "substitution")
-        if argv and argv[0].text is not None and _runs_code(command_base(argv[0].text)):
+        if argv and argv[0].text is not None and runs_code(command_base(argv[0].text)):
             for w in cmd.words[1:]:
                 for part in w.parts:
-                    if isinstance(part, (CmdSub, ProcSub)) and _FETCH_RE.search(
+                    if isinstance(part, (CmdSub, ProcSub)) and FETCH_RE.search(
                             " ".join(r for c in walk_commands(part.program)
-                                     for r in _raw_words(c))):
+                                     for r in raw_words(c))):
                         self.note(DENY, f"`{argv[0].text}` runs downloaded code ({w.raw[:40]})")
         run_state = state.copy() if argv and cmd.assigns else state
         for a in cmd.assigns:
@@ -353,17 +359,17 @@ class Judge:
 
     def pipe_stdin(self, producer: Simple | Compound, state: ShellState) -> Stdin:
         """What a pipe carries: downloaded data, known text (echo/printf/cat), or unknown."""
-        raws = " ".join(_raw_words(producer))
-        fetch = bool(_FETCH_RE.search(raws))
+        raws = " ".join(raw_words(producer))
+        fetch = bool(FETCH_RE.search(raws))
         text = under = None
         if isinstance(producer, Simple) and producer.words:
             argv = [v for w in producer.words for v in expand(w, state)]
             if not producer.redirects:
-                text = _known_output(argv, self.paths, state)
+                text = known_output(argv, self.paths, state)
             elif len(argv) == 1 and argv[0].text == "cat" and len(producer.redirects) == 1:
                 fed = self.redirect(producer.redirects[0], state, [])  # cat <<EOF | sh
                 text = fed.text if fed is not None and fed.kind == "text" else None
-            under = _listed_under(argv, self.paths, state)
+            under = listed_under(argv, self.paths, state)
         return Stdin("pipe", text, fetch=fetch, under=under)
 
     def assignment(self, name: str, text: str | None, raw: str, state: ShellState) -> None:
@@ -538,113 +544,5 @@ class Judge:
                 return
 
 
-# -------------------------------------------------------------------- helpers
-
-_FETCHERS = ("curl", "wget", "fetch", "aria2c", "nc", "ncat", "netcat", "socat", "http",
-             "https", "xh", "httpie", "lynx", "w3m", "links", "elinks", "ftp", "tftp",
-             "telnet", "ssh", "openssl", "/dev/tcp/", "/dev/udp/", "urllib", "requests",
-             "Invoke-WebRequest", "iwr", "smbclient")
-_FETCH_RE = re.compile(
-    r"(?<![\w.-])(" + "|".join(re.escape(f) for f in _FETCHERS) + r")(?![\w-])")
 
 
-def _raw_words(node: Simple | Compound) -> list[str]:
-    out: list[str] = []
-    cmds = [node] if isinstance(node, Simple) else list(walk_commands(
-        Program([(AndOr([Pipeline([node])], []), "")])))
-    for c in cmds:
-        out.extend(w.raw for w in c.words)
-        out.extend(r.target.raw for r in c.redirects if r.target is not None)
-    return out
-
-
-def _known_output(argv: list[Value], paths: PathContext, state: ShellState) -> str | None:
-    """The output of `echo`/`printf`/`cat FILE` when it is known before running."""
-    if not argv or any(v.text is None or v.glob for v in argv):
-        return None
-    texts = [v.text for v in argv if v.text is not None]
-    base = command_base(texts[0])
-    if any("\\" in t for t in texts[1:]):
-        return None  # echo -e, dash's echo and printf turn escapes into other text
-    if base == "echo":
-        args = texts[1:]
-        while args and args[0] in ("-n", "-E"):
-            args = args[1:]
-        return " ".join(args) + "\n"
-    if base == "printf" and len(texts) >= 2 and "%" not in texts[1].replace("%s", ""):
-        return texts[1].replace("%s", " ".join(texts[2:]))
-    if base == "cat" and len(texts) == 2:
-        real = paths.real(texts[1], state.cwd)
-        if real and paths.inside(real) and os.path.isfile(real):
-            try:
-                with open(real, encoding="utf-8", errors="replace") as f:
-                    return f.read(MAX_SCRIPT_BYTES)
-            except OSError:
-                return None
-    return None
-
-
-def _runs_code(base: str) -> bool:
-    """Shells, interpreters, eval and source: their arguments can be code."""
-    from hrmcli.tools.shellinterp import INTERPRETERS, OTHER_SHELLS, SH_LIKE
-
-    return (base in SH_LIKE or base in OTHER_SHELLS or base in INTERPRETERS or
-            base in ("eval", "source", ".", "xargs", "env", "exec", "command") or
-            bool(re.fullmatch(r"(python|pypy)[\d.]*m?", base)))
-
-
-def _listed_under(argv: list[Value], paths: PathContext, state: ShellState) -> str | None:
-    """The folder whose paths a listing command prints, one per line (for xargs)."""
-    from hrmcli.tools.shellwrap import find_roots
-
-    if not argv or argv[0].text is None or state.cwd is None:
-        return None
-    base = command_base(argv[0].text)
-    texts = [v.text for v in argv]
-    if base == "find":
-        if any(t in ("-L", "-follow") for t in texts):
-            return None
-        roots, _ = find_roots(argv)
-        tops = [r.text for r in roots]
-    elif base in ("ls", "fd", "fdfind") or (
-            base in ("grep", "egrep", "fgrep", "rg") and any(
-                t in ("-l", "-L", "--files-with-matches", "--files", "-rl", "-lr", "-Rl")
-                for t in texts)):
-        tops = [t for t in texts[1:] if t is None or not t.startswith("-")] or ["."]
-        if base != "ls" and len(tops) > 1:
-            tops = tops[1:]  # the pattern
-    elif base == "git" and len(texts) > 1 and texts[1] in ("ls-files", "diff") and (
-            texts[1] == "ls-files" or "--name-only" in texts):
-        tops = ["."]
-    else:
-        return None
-    reals = [paths.real(t, state.cwd) if t is not None and not _has_glob(t) else None
-             for t in tops]
-    if any(r is None for r in reals):
-        return None
-    common = os.path.commonpath([r for r in reals if r is not None])
-    return common
-
-
-def _has_glob(t: str) -> bool:
-    return any(ch in t for ch in "*?[")
-
-
-def _all_items(prog: Program) -> Iterator[tuple[object, str]]:
-    for ao, sep in prog.items:
-        yield ao, sep
-        for pl in ao.pipelines:
-            for cmd in pl.commands:
-                if isinstance(cmd, Compound):
-                    for body in cmd.bodies:
-                        yield from _all_items(body)
-
-
-def _all_pipelines(prog: Program) -> Iterator[Pipeline]:
-    for ao, _sep in prog.items:
-        for pl in ao.pipelines:
-            yield pl
-            for cmd in pl.commands:
-                if isinstance(cmd, Compound):
-                    for body in cmd.bodies:
-                        yield from _all_pipelines(body)

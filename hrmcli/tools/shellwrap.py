@@ -9,13 +9,11 @@ the command UNSURE instead of a guess.
 
 from __future__ import annotations
 
-import os
 import shlex
 from typing import TYPE_CHECKING
 
 from hrmcli.tools.shellcall import (
     ASK,
-    DENY,
     UNSURE,
     Call,
     Stdin,
@@ -497,72 +495,6 @@ def _perf(j: Judge, c: Call) -> list[str] | None:
     if opts.rest < len(c.argv):
         return j.inner(c, opts.rest, f"perf {sub}")
     return c.texts()
-
-
-_HOST_MOUNT = ("-v", "--volume", "--mount", "--privileged", "--pid", "--ipc", "--userns",
-               "--cap-add", "--device", "--security-opt", "--net", "--network", "--uts")
-
-
-@handles("docker", "podman", "nerdctl")
-def _docker(j: Judge, c: Call) -> list[str] | None:
-    """A container engine can reach the whole machine: host mounts outside the repository
-    and privileged flags are denied; everything else asks (it is a `shell` command)."""
-    texts = c.texts(1)
-    for k, t in enumerate(texts):
-        name, eq, val = t.partition("=")
-        if name in ("--privileged",) or (name in ("--pid", "--ipc", "--userns", "--uts",
-                                                    "--net", "--network")
-                                         and (val or (texts[k + 1] if k + 1 < len(texts)
-                                                      else "")) == "host"):
-            j.note(DENY, f"`{c.base} {t}` gives the container the host")
-        if name in ("-v", "--volume", "--mount") or t.startswith("-v"):
-            spec = val if eq else (t[2:] if t.startswith("-v") and len(t) > 2 else
-                                   texts[k + 1] if k + 1 < len(texts) else "")
-            src = spec.split(":", 1)[0]
-            if name == "--mount":
-                src = next((p.split("=", 1)[1] for p in spec.split(",")
-                            if p.startswith(("source=", "src="))), "")
-            if src.startswith(("/", "~", ".")):
-                real = j.paths.real(os.path.expanduser(src), c.state.cwd)
-                if real is None or not j.paths.inside(real):
-                    j.note(DENY, f"`{c.base}` mounts {src}, outside the repository, into a "
-                                 "container")
-        if "docker.sock" in t:
-            j.note(DENY, f"`{c.base}` hands the container the docker socket (root on the host)")
-    ops = [v for v in c.args if not (v.text or "").startswith("-")]
-    if ops[:1] and ops[0].text == "cp" and len(ops) >= 3:
-        dest = ops[-1]
-        if dest.text is None or ":" not in dest.text.split("/", 1)[0]:
-            j.write(dest, c.state, f"`{c.base} cp`", c.edits)
-    return c.texts()
-
-
-@handles("ssh")
-def _ssh(j: Judge, c: Call) -> list[str] | None:
-    """ssh runs commands on another machine (asked), but some options run local commands."""
-    texts = [v.text or "" for v in c.args]
-    local = ("proxycommand", "localcommand", "permitlocalcommand", "knownhostscommand",
-             "match exec")
-    if any(x in t.lower() for t in texts for x in local) or "-F" in texts:
-        j.note(UNSURE, "`ssh` options that run local commands or read another config")
-    return ["ssh"]
-
-
-@handles("nc", "ncat", "netcat", "nc.openbsd", "nc.traditional", "socat", "telnet")
-def _netcat(j: Judge, c: Call) -> list[str] | None:
-    """Connecting a program to the network (`nc -e /bin/sh`, `socat ... EXEC:sh`) hands a
-    remote peer a command line: denied. Plain connections ask (category shell)."""
-    texts = [v.text or "" for v in c.args]
-    for k, t in enumerate(texts):
-        name = t.split("=", 1)[0]
-        if c.base != "socat" and (name in ("-e", "-c", "--exec", "--sh-exec", "--lua-exec")
-                                  or (t.startswith("-") and not t.startswith("--")
-                                      and ("e" in t[1:] or "c" in t[1:]) and k + 1 <
-                                      len(texts) and c.base == "nc.traditional")):
-            j.note(DENY, f"`{c.base} {t}` hands a program to a network peer")
-        if c.base == "socat" and t.lower().startswith(("exec:", "system:")):
-            j.note(DENY, f"`socat {t.split(':', 1)[0]}:` hands a program to a network peer")
-    return ["nc"]
 
 
 @handles("ps")
