@@ -6,8 +6,10 @@ import base64
 import json
 import os
 import pickle
+import shutil
 import subprocess
 import sys
+import uuid
 import zlib
 from datetime import datetime
 from pathlib import Path
@@ -26,6 +28,7 @@ from bench.livecodebench.records import (
     load_problems,
 )
 from bench.livecodebench.runner import evaluate, load_samples, summarize
+from tests.sandbox_hostile import without_namespaces
 
 FIX = Path(__file__).parent / "fixtures" / "lcb"
 PROBLEMS = FIX / "problems.jsonl"
@@ -105,7 +108,7 @@ def test_pass_at_k_matches_hand_computed_values() -> None:
 
 
 def test_stdin_and_functional_verdicts() -> None:
-    sb = sandbox_for(0)
+    sb = sandbox_for()
     assert grade(SUM, "n=int(input())\nprint(sum(map(int, input().split())))", sb).correct
     g = grade(SUM, "input()\nprint(6)", sb)
     assert (g.verdict, g.passed_tests) == ("wrong answer", 1)  # public passes, stops at 2nd
@@ -122,7 +125,7 @@ def test_stdin_and_functional_verdicts() -> None:
     ("x = bytearray(10 * 1024**3)\nprint(len(x))", "runtime error"),
 ])
 def test_runaway_programs_are_stopped(code: str, verdict: str) -> None:
-    g = grade(SUM, code, sandbox_for(0, timeout=1), timeout=1)
+    g = grade(SUM, code, sandbox_for(timeout=1), timeout=1)
     assert g.verdict == verdict
 
 
@@ -131,18 +134,17 @@ def test_fork_bomb_is_contained() -> None:
     bounded = ("import os, time\nn = 0\nfor _ in range(200):\n    try:\n        pid = os.fork()\n"
                "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(5)\n"
                "        os._exit(0)\n    n += 1\nprint(n)")
-    sb = sandbox_for(1, timeout=2)
+    sb = sandbox_for(timeout=2)
     prob = _stdin_problem([("", "0")])
     g = grade(prob, bounded, sb, timeout=2)
     forked = int(g.detail.split("got '")[1].split("\\n")[0])
     assert 0 < forked < sb.limits.processes
-    bomb = "import os\nwhile True:\n    try:\n        os.fork()\n    except OSError:\n        pass"
-    bomb_uid = sb.uid
+    name = f"bomb{uuid.uuid4().hex[:11]}"  # its process name (15 chars), to look for after
+    bomb = (f"open('/proc/self/comm', 'w').write({name!r})\nimport os\nwhile True:\n"
+            "    try:\n        os.fork()\n    except OSError:\n        pass")
     assert not grade(SUM, bomb, sb, timeout=2).correct
-    ps = subprocess.run(["ps", "-e", "-o", "uid=,stat="], capture_output=True, text=True).stdout
-    live = [line for line in ps.splitlines()
-            if line.split()[0] == str(bomb_uid) and not line.split()[1].startswith("Z")]
-    assert live == []
+    alive = subprocess.run(["pgrep", "-x", name], capture_output=True, text=True).stdout
+    assert alive == ""  # nothing it forked outlived the sample
     # the same worker slot still grades the next sample normally
     assert grade(SUM, "n=int(input())\nprint(sum(map(int, input().split())))", sb).correct
 
@@ -150,17 +152,19 @@ def test_fork_bomb_is_contained() -> None:
 def test_writes_outside_the_work_dir_fail(tmp_path: Path) -> None:
     target = tmp_path / "escaped.txt"
     os.chmod(tmp_path, 0o777)  # even a world-writable place outside must stay untouched
-    code = (f"open({str(target)!r}, 'w').write('x')\nopen('/tmp/hrm-escape', 'w').write('x')\n"
+    in_tmp = Path("/tmp") / f"hrm-escape-{uuid.uuid4().hex}"
+    code = (f"for p in [{str(target)!r}, {str(in_tmp)!r}]:\n"
+            "    try:\n        open(p, 'w').write('x')\n    except OSError:\n        pass\n"
             "open('mine.txt', 'w').write('ok')\nprint(open('mine.txt').read())")
-    g = grade(_stdin_problem([("", "ok")]), code, sandbox_for(0))
-    assert not target.exists() and not Path("/tmp/hrm-escape").exists()
-    assert not g.correct or os.geteuid() != 0
+    g = grade(_stdin_problem([("", "ok")]), code, sandbox_for())
+    assert g.correct, g.detail  # its own dir is writable
+    assert not target.exists() and not in_tmp.exists()
 
 
 def test_no_network() -> None:
     code = ("import socket\ntry:\n    socket.create_connection(('1.1.1.1', 53), timeout=2)\n"
             "    print('online')\nexcept OSError:\n    print('offline')")
-    assert grade(_stdin_problem([("", "offline")]), code, sandbox_for(0)).correct
+    assert grade(_stdin_problem([("", "offline")]), code, sandbox_for()).correct
 
 
 def test_fixture_scores_match_hand_computation() -> None:
@@ -182,6 +186,7 @@ def test_cli_json_and_results_file(tmp_path: Path) -> None:
                         "--k", "1,5", "--json", "--out", str(out)],
                        capture_output=True, text=True, env={**os.environ, "HRM_HOME": str(tmp_path)})
     assert r.returncode == 0, r.stderr
+    assert "sandbox: user+pid+net+mount+ipc+uts namespaces" in r.stderr
     summary = json.loads(r.stdout.strip().splitlines()[-1])
     assert summary["pass@1"] == pytest.approx(45.0) and summary["problems"] == 4
     rows = [json.loads(line) for line in out.read_text().splitlines()]
@@ -195,3 +200,20 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "hrmcli", "bench", "livecodebench", "--problems",
                         str(bad), "--samples", str(SAMPLES)], capture_output=True, text=True)
     assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_cli_refuses_to_grade_without_isolation_unless_no_sandbox(tmp_path: Path) -> None:
+    out = tmp_path / "res.jsonl"
+    args = [sys.executable, "-m", "hrmcli", "bench", "livecodebench", "--problems", str(PROBLEMS),
+            "--samples", str(SAMPLES), "--start-date", "2024-01-01", "--json", "--out", str(out)]
+    env = {**os.environ, "HRM_HOME": str(tmp_path)}
+    r = subprocess.run(without_namespaces(args), capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot isolate model-written code here" in r.stderr and "--no-sandbox" in r.stderr
+    assert not out.exists()  # refused before grading anything
+    r = subprocess.run(without_namespaces([*args, "--no-sandbox"]), capture_output=True,
+                       text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "sandbox: none (--no-sandbox)" in r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["pass@1"] == pytest.approx(45.0)

@@ -19,6 +19,7 @@ from bench.polyglot.runner import RunConfig, load_result, run_all, run_exercise
 from bench.polyglot.summary import summarize
 from bench.polyglot.testrun import restore_tests, run_tests
 from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
+from tests.sandbox_hostile import without_namespaces
 
 FIX = Path(__file__).parent / "fixtures" / "polyglot"
 
@@ -172,6 +173,7 @@ def test_cli_reference_python(tmp_path: Path) -> None:
     r = _cli("--dir", str(FIX), "--languages", "python", "--reference", "--json",
              "--out", str(tmp_path / "run"))
     assert r.returncode == 0, r.stderr
+    assert "sandbox: user+pid+net+mount+ipc+uts namespaces" in r.stderr
     s = json.loads(r.stdout.strip().splitlines()[-1])
     assert s["pass_rate_1"] == 100.0 and s["completed"] == 3 == s["total"]
     assert set(s) >= {"pass_rate_1", "percent_cases_well_formed", "seconds_per_case", "model",
@@ -184,6 +186,23 @@ def test_cli_errors_are_one_line(tmp_path: Path) -> None:
     assert r.returncode == 2 and "error:" in r.stderr and "Traceback" not in r.stderr
     r = _cli("--dir", str(FIX), "--languages", "cobol", "--reference")
     assert r.returncode == 2 and "unknown language" in r.stderr
+
+
+@pytest.mark.skipif(shutil.which("unshare") is None, reason="needs unshare (util-linux)")
+def test_cli_refuses_to_run_tests_without_isolation_unless_no_sandbox(tmp_path: Path) -> None:
+    args = [sys.executable, "-m", "hrmcli", "bench", "polyglot", "--dir", str(FIX),
+            "--languages", "python", "--keywords", "digit-sum", "--reference", "--json"]
+    env = {**os.environ, "HRM_HOME": str(tmp_path)}
+    r = subprocess.run(without_namespaces([*args, "--out", str(tmp_path / "a")]),
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert "cannot isolate model-written code here" in r.stderr and "--no-sandbox" in r.stderr
+    assert not (tmp_path / "a").exists()
+    r = subprocess.run(without_namespaces([*args, "--out", str(tmp_path / "b"), "--no-sandbox"]),
+                       capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "sandbox: none (--no-sandbox)" in r.stderr
+    assert json.loads(r.stdout.strip().splitlines()[-1])["pass_rate_1"] == 100.0
 
 
 @pytest.mark.slow

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import queue
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..sandbox import Sandbox
 from .extract import extract_code
 from .grader import TEST_TIMEOUT, Grade, grade, sandbox_for
 from .passk import mean_pass_at_k, pass_at_k, reportable_ks
@@ -78,25 +78,26 @@ def generate_samples(problems: list[Problem], backend, n: int, temperature: floa
 
 
 def evaluate(problems: list[Problem], samples: dict[str, list[str]], workers: int = 2,
-             timeout: float = TEST_TIMEOUT,
-             on_graded: Callable[[], None] | None = None) -> list[ProblemResult]:
-    """Grade every sample; each worker owns a sandbox slot (its own uid and process budget)."""
-    slots: queue.Queue = queue.Queue()
-    for i in range(workers):
-        slots.put(sandbox_for(i, timeout))
+             timeout: float = TEST_TIMEOUT, on_graded: Callable[[], None] | None = None,
+             sandbox: Sandbox | None = None) -> list[ProblemResult]:
+    """Grade every sample, `workers` at once, each in its own run of `sandbox` (default:
+    isolated; a run never falls back to less isolation, it raises SandboxError instead)."""
+    sb = sandbox or sandbox_for(timeout)
 
-    def one(problem: Problem, code: str) -> Grade:
-        sb = slots.get()
+    def one(job: tuple[Problem, str]) -> Grade:
         try:
-            return grade(problem, code, sb, timeout)
+            return grade(job[0], job[1], sb, timeout)
         finally:
-            slots.put(sb)
             if on_graded:
                 on_graded()
 
     jobs = [(p, code) for p in problems for code in samples.get(p.question_id, [])]
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        grades = list(pool.map(lambda job: one(*job), jobs))
+        try:
+            grades = list(pool.map(one, jobs))
+        except BaseException:  # e.g. SandboxError: stop now, not after every other sample
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
     results, it = [], iter(grades)
     for p in problems:
         gs = [next(it) for _ in samples.get(p.question_id, [])]

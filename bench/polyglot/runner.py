@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..sandbox import Sandbox
 from . import prompts
 from .exercises import Exercise, reference_targets
 from .lint import lint_file
@@ -33,6 +34,7 @@ class RunConfig:
     timeout: int = TEST_TIMEOUT
     backend: object | None = None  # hrmcli Backend; None in reference mode
     max_tokens: int = 4096
+    sandbox: Sandbox | None = None  # where tests run; None: isolated (testrun.sandbox_for)
 
 
 @dataclass
@@ -74,7 +76,7 @@ def run_exercise(ex: Exercise, cfg: RunConfig) -> dict:
         if cfg.reference:
             for ref, target in reference_targets(ex).items():
                 shutil.copyfile(ex.path / ref, work / target)
-            passed, last_output, timed_out = run_tests(ex, work, cfg.timeout)
+            passed, last_output, timed_out = run_tests(ex, work, cfg.timeout, cfg.sandbox)
             outcomes.append(passed)
             timeouts += timed_out
         else:
@@ -116,7 +118,7 @@ def _model_tries(ex: Exercise, cfg: RunConfig, work: Path,
         if c.exhausted_context_windows:
             outcomes.append(False)
             break
-        passed, output, timed_out = run_tests(ex, work, cfg.timeout)
+        passed, output, timed_out = run_tests(ex, work, cfg.timeout, cfg.sandbox)
         timeouts += timed_out
         outcomes.append(passed)
         if passed:
@@ -224,4 +226,8 @@ def run_all(exercises: list[Exercise], cfg: RunConfig, run_dir: Path, threads: i
         return res
 
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return list(pool.map(one, exercises))
+        try:
+            return list(pool.map(one, exercises))
+        except BaseException:  # e.g. SandboxError: stop now, not after every other exercise
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise

@@ -1,37 +1,34 @@
-"""Running an exercise's tests the way Aider's harness does, inside resource limits."""
+"""Running an exercise's tests the way Aider's harness does, inside the benchmark sandbox."""
 
 from __future__ import annotations
 
-import os
 import re
-import resource
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
+from ..sandbox import Limits, Sandbox
 from . import toolchains
 from .exercises import Exercise
 
 TEST_TIMEOUT = 180
-# generous: JVMs and node reserve large address ranges up front
-_LIMITS = {resource.RLIMIT_CPU: 600, resource.RLIMIT_AS: 32 << 30,
-           resource.RLIMIT_FSIZE: 1 << 30, resource.RLIMIT_NPROC: 4096, resource.RLIMIT_CORE: 0}
+# Measured on the fixture exercises (reference solutions, 2 cores): address space needed
+# python/cpp/rust <= 0.5 GiB, go 1 GiB, node 2 GiB, the JVM 4 GiB (default heap and class
+# space); processes (threads count) 32 for go, rustc and the JVM; largest file 7 MB (a rust
+# test binary). Limits are about twice that or more; threads grow with cores, hence 512.
+LIMITS = Limits(cpu_seconds=600, address_space=8 << 30, file_size=256 << 20, processes=512,
+                open_files=4096)
 
 
-def _limit() -> None:
-    # RLIMIT_NPROC is not enforced for root; the 180 s wall clock still bounds a runaway build
-    for res, value in _LIMITS.items():
-        resource.setrlimit(res, (value, value))
+def sandbox_for(isolate: bool = True) -> Sandbox:
+    """How every exercise's tests run (see bench/sandbox.py); isolate=False is --no-sandbox."""
+    return Sandbox(limits=LIMITS, isolate=isolate)
 
 
 def restore_tests(ex: Exercise, work: Path) -> None:
     """Pristine test files (undoing any model tampering), then unlock every test."""
     for rel in ex.test:
-        dest = work / rel
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(ex.path / rel, dest)
-        text = dest.read_text(encoding="utf-8")
+        dest = _planted_links_removed(work, rel)
+        text = (ex.path / rel).read_text(encoding="utf-8")
         if ex.lang == "java":
             text = "".join(line for line in text.splitlines(keepends=True)
                            if not line.strip().startswith("@Disabled"))
@@ -40,33 +37,52 @@ def restore_tests(ex: Exercise, work: Path) -> None:
         dest.write_text(text, encoding="utf-8")
 
 
+def _planted_links_removed(work: Path, rel: str) -> Path:
+    """work/rel, with any symlink (or other non-directory) a solution planted on the way
+    removed first: its tests ran with write access to `work`, and we may be root, so a
+    pristine copy must never be written through a link to, say, /etc/passwd."""
+    dest = work
+    for part in Path(rel).parts[:-1]:
+        dest = dest / part
+        if dest.is_symlink() or (dest.exists() and not dest.is_dir()):
+            dest.unlink()
+        dest.mkdir(exist_ok=True)
+    dest = dest / Path(rel).name
+    if dest.is_symlink() or dest.is_file():
+        dest.unlink()
+    elif dest.is_dir():
+        shutil.rmtree(dest)
+    return dest
+
+
 def clean_output(text: str, work: Path) -> str:
     """Strip timings and absolute paths so the feedback (and the model's prompt) is stable."""
     text = re.sub(r"\bin \d+\.\d+s\b", "", text)
     return text.replace(str(work.resolve()) + "/", "").replace(str(work) + "/", "")
 
 
-def run_tests(ex: Exercise, work: Path, timeout: int = TEST_TIMEOUT) -> tuple[bool, str, bool]:
-    """(passed, cleaned merged output, timed_out)."""
+def run_tests(ex: Exercise, work: Path, timeout: int = TEST_TIMEOUT,
+              sandbox: Sandbox | None = None) -> tuple[bool, str, bool]:
+    """(passed, cleaned merged output, timed_out); each command gets `timeout` seconds.
+
+    The tests run in `sandbox` (default: isolated) with the exercise copy and a sibling home
+    dir for the toolchain caches as the only writable places. Raises SandboxError when the
+    sandbox itself fails, which is not the solution's fault.
+    """
     restore_tests(ex, work)
-    env = {**os.environ, "CI": "true", "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    sb = sandbox or sandbox_for()
+    home = work.parent / f"{work.name}.home"
+    home.mkdir(exist_ok=True)
+    sb.prepare_dir(work)
+    sb.prepare_dir(home)
+    env, readable = toolchains.sandbox_env(ex.lang, home)
     outputs = []
     for argv in toolchains.test_commands(ex.lang, work, ex.test):
-        proc = subprocess.Popen(argv, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, env=env, start_new_session=True,
-                                preexec_fn=_limit)
-        try:
-            out, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
+        run = sb.run(argv, work, env, timeout=timeout, writable=[home], readable=readable,
+                     merge_stderr=True)
+        if run.timed_out:
             return False, "Tests timed out!", True
-        finally:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        outputs.append(out.decode("utf-8", "replace"))
-        if proc.returncode != 0:
+        outputs.append(run.stdout.decode("utf-8", "replace"))
+        if run.returncode != 0:
             return False, clean_output("".join(outputs), work), False
     return True, clean_output("".join(outputs), work), False

@@ -7,15 +7,17 @@ jars. Everything else runs the command Aider's harness runs.
 
 from __future__ import annotations
 
+import functools
 import glob
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from hrmcli.config import paths
+from ..sandbox import DEFAULT_PATH, python_paths
 
 JUNIT_JAR = Path("/usr/share/java/junit-platform-console-standalone.jar")
 ASSERTJ_JAR = Path("/usr/share/java/assertj-core.jar")
@@ -32,6 +34,8 @@ class Status:
 
 
 def cache() -> Path:
+    from hrmcli.config import paths  # here, so test runs import without hrm's dependencies
+
     return paths().cache_dir / "polyglot"
 
 
@@ -133,3 +137,54 @@ def prepare(log) -> dict[str, Status]:
             f'[source.debian]\ndirectory = "{DEBIAN_CRATES}"\n\n[net]\noffline = true\n')
         log(f"cargo: crates.io replaced by {DEBIAN_CRATES}")
     return {lang: detect(lang) for lang in ("cpp", "go", "java", "javascript", "python", "rust")}
+
+
+# The tools each language's tests start; their install prefixes are shown inside the sandbox.
+_TOOLS = {"python": (), "go": ("go",), "rust": ("cargo", "rustc"), "cpp": ("cmake", "make", "g++"),
+          "javascript": ("node",), "java": ("javac", "java")}
+
+
+@functools.cache
+def _rust_sysroot() -> str | None:
+    """The real toolchain behind a rustup proxy: its bin dir goes first on PATH, so tests need
+    neither rustup nor its home (which may hold registry tokens)."""
+    if shutil.which("rustc") is None:
+        return None
+    r = subprocess.run(["rustc", "--print", "sysroot"], capture_output=True, text=True)
+    return (r.stdout.strip() or None) if r.returncode == 0 else None
+
+
+def sandbox_env(lang: str, home: Path) -> tuple[dict[str, str], list[Path]]:
+    """The whole environment a test run sees (an allow-list: nothing else of ours gets in) and
+    the paths it must be able to read. Caches live under `home`, a writable dir per exercise."""
+    env = {"HOME": str(home), "LANG": "C.UTF-8", "TMPDIR": "/tmp", "CI": "true",
+           "NO_COLOR": "1", "FORCE_COLOR": "0"}
+    bins: list[str] = []
+    readable: list[Path] = []
+    for tool in _TOOLS[lang]:
+        found = shutil.which(tool)
+        if found:
+            real = os.path.realpath(found)
+            bins += [os.path.dirname(found), os.path.dirname(real)]
+            readable.append(Path(real).parent.parent)  # the install prefix (GOROOT, JDK...)
+    if lang == "python":
+        bins.append(os.path.dirname(sys.executable))
+        readable += python_paths()
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    elif lang == "go":
+        env.update(GOCACHE=str(home / ".cache" / "go-build"), GOPATH=str(home / "go"),
+                   GOPROXY="off", GOTOOLCHAIN="local", GOTELEMETRY="off")
+    elif lang == "rust":
+        sysroot = _rust_sysroot()
+        if sysroot:
+            bins.insert(0, os.path.join(sysroot, "bin"))
+            readable = [Path(sysroot)]
+        readable.append(DEBIAN_CRATES)
+        env.update(CARGO_HOME=str(home / ".cargo"), CARGO_NET_OFFLINE="true",
+                   CARGO_TERM_COLOR="never")
+    elif lang == "java":
+        readable += [JUNIT_JAR, ASSERTJ_JAR]
+    elif lang == "javascript":
+        readable.append(node_modules().parent)
+    env["PATH"] = ":".join(dict.fromkeys([*bins, *DEFAULT_PATH.split(":")]))
+    return env, readable

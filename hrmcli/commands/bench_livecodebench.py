@@ -43,11 +43,16 @@ def livecodebench(
     out: Path = typer.Option(None, "--out", help="Per-problem results JSONL "
                              "(default: lcb_results.jsonl next to --samples or in cwd)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object last."),
+    no_sandbox: bool = typer.Option(False, "--no-sandbox", help="Grade unisolated: samples run "
+                                    "as you, with your environment, network and files."),
 ) -> None:
-    """Grade samples with LiveCodeBench's semantics, each in its own sandboxed process."""
+    """Grade samples with LiveCodeBench's semantics, each in its own sandboxed process.
+
+    Refuses to grade when this machine cannot isolate samples, unless --no-sandbox."""
     from rich.progress import Progress
     from rich.table import Table
 
+    from hrmcli.bench.livecodebench.grader import limits_for
     from hrmcli.bench.livecodebench.records import RecordError, filter_by_date, load_problems
     from hrmcli.bench.livecodebench.runner import (
         evaluate,
@@ -55,6 +60,7 @@ def livecodebench(
         load_samples,
         summarize,
     )
+    from hrmcli.bench.sandbox import SandboxError, SandboxUnavailable, open_sandbox
 
     try:
         ks = sorted({int(x) for x in k.split(",") if x.strip()})
@@ -75,6 +81,11 @@ def livecodebench(
         _fail("no problems left after the date filter; widen --start-date/--end-date")
 
     console = Console(stderr=True)
+    try:  # before sampling, which can take hours
+        sandbox = open_sandbox(limits_for(), no_sandbox)
+    except SandboxUnavailable as e:
+        _fail(str(e))
+    console.print(f"sandbox: {sandbox.describe()}", markup=False, highlight=False)
     if samples is not None:
         try:
             codes = load_samples(samples)
@@ -95,7 +106,11 @@ def livecodebench(
     total = sum(len(codes.get(p.question_id, [])) for p in probs)
     with Progress(console=console) as bar:
         task = bar.add_task("grading", total=total)
-        results = evaluate(probs, codes, workers=workers, on_graded=lambda: bar.advance(task))
+        try:
+            results = evaluate(probs, codes, workers=workers, sandbox=sandbox,
+                               on_graded=lambda: bar.advance(task))
+        except SandboxError as e:
+            _fail(f"the sandbox failed, so verdicts would mean nothing: {e}")
     summary = summarize(results, ks)
     summary["model"] = model or str(samples)
 

@@ -36,6 +36,8 @@ def polyglot(
     resume: Path = typer.Option(None, "--resume", help="Continue a run directory."),
     reference: bool = typer.Option(False, "--reference", help="Test the reference solutions (no model)."),
     prepare: bool = typer.Option(False, "--prepare", help="Set up toolchains, then report."),
+    no_sandbox: bool = typer.Option(False, "--no-sandbox", help="Run tests unisolated: as you, "
+                                    "with your environment, network and files."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object last."),
 ) -> None:
     """Run the polyglot benchmark (or validate toolchains with --reference)."""
@@ -45,6 +47,8 @@ def polyglot(
     from hrmcli.bench.polyglot.exercises import LANGUAGES, ExerciseError, discover
     from hrmcli.bench.polyglot.runner import RunConfig, run_all
     from hrmcli.bench.polyglot.summary import summarize
+    from hrmcli.bench.polyglot.testrun import LIMITS
+    from hrmcli.bench.sandbox import SandboxError, SandboxUnavailable, open_sandbox
 
     if prepare:
         status = toolchains.prepare(lambda m: err.print(m))
@@ -71,6 +75,11 @@ def polyglot(
         err.print(f"[yellow]skipping {lang}: {st.reason}[/yellow] (fix: {st.fix})")
     runnable = [e for e in exercises if e.lang not in skipped]
 
+    try:
+        sandbox = open_sandbox(LIMITS, no_sandbox)
+    except SandboxUnavailable as e:
+        _fail(str(e))
+    err.print(f"sandbox: {sandbox.describe()}", markup=False, highlight=False)
     backend = None
     if not reference:
         backend = load_backend_or_fail(err, model)
@@ -80,7 +89,7 @@ def polyglot(
         _fail(f"--resume {resume} is not a run directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = RunConfig(model=name, edit_format=edit_format, tries=1 if reference else tries,
-                    reference=reference, backend=backend)
+                    reference=reference, backend=backend, sandbox=sandbox)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err) as bar:
@@ -90,7 +99,10 @@ def polyglot(
             mark = "pass" if any(res["tests_outcomes"]) else "fail"
             bar.update(task, advance=1, description=f"{ex.name}: {mark}")
 
-        results = run_all(runnable, cfg, run_dir, threads, on_done=done)
+        try:
+            results = run_all(runnable, cfg, run_dir, threads, on_done=done)
+        except SandboxError as e:
+            _fail(f"the sandbox failed, so results would mean nothing: {e}")
 
     totals: dict[str, int] = {}
     for e in exercises:
