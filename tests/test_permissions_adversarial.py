@@ -309,6 +309,13 @@ EVASIONS = [
     ("while :; do sleep 1 & done", Q, D, "background"),
     ("grep -r password /etc", Q, D, "secret"),
     ("at now <<< 'id'", Q, D, "later"),
+    ("uv run sudo ls", D, D, "uv run"),
+    ("conda run -n env sudo ls", D, D, "conda run"),
+    ("npm exec -c 'sudo ls'", D, D, "npm exec"),
+    ("npx sudo ls", D, D, "npx"),
+    ("nix-shell -p hello --run 'sudo ls'", D, D, "nix-shell"),
+    ("uv run pytest -q", A, A, "test"),
+    ("npx -y cowsay hi", Q, A, "package"),
 ]
 TABLE = PRIVILEGE + WRITES_OUTSIDE + SECRETS + UNJUDGEABLE + DESTRUCTIVE + ORDINARY + \
     EDITS_AND_ASKS + EVASIONS

@@ -303,3 +303,94 @@ def _credential_tool(j: Judge, c: Call) -> list[str] | None:
 for _tool in _CREDENTIAL_TOOLS:
     handles(_tool)(_credential_tool)
 handles(pattern=r"(docker|git)-credential-[\w.-]+")(_credential_tool)
+
+
+# Runners that start a command inside an environment: name -> (subcommands that run one,
+# short options with an argument, long options with an argument, options whose value is a
+# shell command line, whether the runner fetches and runs a package: then it also asks).
+_RUNNERS: dict[str, tuple[tuple[str, ...], str, frozenset[str], frozenset[str], bool]] = {
+    "uv": (("run", "tool"), "pw", F({"--with", "--with-requirements", "--python", "--package",
+                                     "--env-file", "--directory", "--project", "--extra",
+                                     "--group", "--index", "--from", "--only-group"}),
+           F(), False),
+    "uvx": ((), "p", F({"--with", "--python", "--from", "--index"}), F(), True),
+    "poetry": (("run",), "CP", F({"--directory", "--project"}), F(), False),
+    "pipenv": (("run",), "", F(), F(), False),
+    "pdm": (("run",), "p", F({"--project"}), F(), False),
+    "hatch": (("run",), "e", F({"--env"}), F(), False),
+    "rye": (("run",), "", F(), F(), False),
+    "conda": (("run",), "np", F({"--name", "--prefix", "--cwd"}), F(), False),
+    "mamba": (("run",), "np", F({"--name", "--prefix", "--cwd"}), F(), False),
+    "micromamba": (("run",), "np", F({"--name", "--prefix", "--cwd"}), F(), False),
+    "bundle": (("exec",), "", F({"--gemfile"}), F(), False),
+    "npx": ((), "pc", F({"--package", "--call"}), F({"-c", "--call"}), True),
+    "bunx": ((), "p", F({"--package"}), F(), True),
+    "pnpx": ((), "p", F({"--package"}), F(), True),
+    "pipx": (("run",), "", F({"--spec", "--python", "--index-url", "--pip-args"}), F(), True),
+    "direnv": (("exec",), "", F(), F(), False),
+    "nix": (("develop", "shell"), "c", F({"--command", "--expr", "--file"}),
+            F({"-c", "--command"}), True),
+    "nix-shell": ((), "pIE", F({"--run", "--command", "--packages", "--expr"}),
+                  F({"--run", "--command"}), True),
+}
+
+
+def _runner(j: Judge, c: Call) -> list[str] | None:
+    """`uv run CMD`, `npx CMD`, `conda run -n ENV CMD`, `nix develop -c CMD`: the inner
+    command is judged; runners that fetch packages also ask; `npm exec -c STRING` and
+    `nix-shell --run STRING` are judged as shell text."""
+    name = c.kind or c.base
+    subs, short_arg, long_arg, cmd_opts, fetches = _RUNNERS[name]
+    start = 1
+    if subs:
+        words = [v.text for v in c.args]
+        first = next((k for k, w in enumerate(words) if w is None or not w.startswith("-")),
+                     None)
+        if first is None or words[first] not in subs:
+            return c.texts() if name not in ("npm", "pnpm", "yarn") else _package(j, c)
+        start = first + 2
+    opts = parse_opts(c.argv, start, "", short_arg, long_with_arg=long_arg, any_option=True)
+    if opts.dynamic:
+        j.note(UNSURE, f"`{c.base}` with options only known at run time")
+        return None
+    for v in [v for o, v in opts.found if o in cmd_opts or o.lstrip("-") in
+              {x.lstrip("-") for x in cmd_opts}]:
+        if v is None or v.text is None:
+            j.note(UNSURE, f"`{c.base}` runs a command only known at run time")
+        else:
+            j.run_string(v.text, c.state.copy(), f"{c.base} -c")
+    if fetches:
+        j.note(ASK, f"`{c.base}` fetches and runs a package")
+    if name == "direnv" and opts.rest < len(c.argv):
+        opts.rest += 1  # direnv exec DIR CMD
+    if opts.rest < len(c.argv):
+        return j.inner(c, opts.rest, f"{c.base} run")
+    return None if fetches or opts.found else c.texts()
+
+
+for _name in _RUNNERS:
+    handles(_name)(_runner)
+
+
+@handles("npm", "pnpm", "yarn")
+def _node_runner(j: Judge, c: Call) -> list[str] | None:
+    """`npm exec`/`npm x`/`pnpm dlx|exec`/`yarn dlx|exec` run a command (and `-c STRING`);
+    everything else is the package manager."""
+    words = [v.text for v in c.args if not (v.text or "").startswith("-")]
+    if words[:1] and words[0] in ("exec", "x", "dlx"):
+        sub = c.args.index(next(v for v in c.args if v.text == words[0]))
+        texts = [v.text or "" for v in c.args]
+        for k, t in enumerate(texts):
+            if t in ("-c", "--call") and k + 1 < len(c.args):
+                val = c.args[k + 1].text
+                if val is None:
+                    j.note(UNSURE, f"`{c.base} exec -c` with a command only known at run time")
+                else:
+                    j.run_string(val, c.state.copy(), f"{c.base} exec -c")
+        j.note(ASK, f"`{c.base} {words[0]}` fetches and runs a package")
+        opts = parse_opts(c.argv, sub + 2, "", "pcw", long_with_arg=F(
+            {"--package", "--call", "--workspace"}), any_option=True)
+        if opts.rest < len(c.argv):
+            return j.inner(c, opts.rest, f"{c.base} {words[0]}")
+        return None
+    return _credential_tool(j, c) if c.base == "npm" else _package(j, c)
