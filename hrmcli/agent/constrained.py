@@ -297,8 +297,8 @@ def _byte_level_decoder() -> dict[str, int]:
 
 
 def tokenizer_token_bytes(tok: Any) -> list[bytes]:
-    """Bytes of each id of a trainer.tokenizer.Tokenizer: b"" for control tokens, the marker
-    text for the edit-marker tokens, the byte-level spelling decoded for the rest."""
+    """Bytes of each id of an hrmcli.runtime.tokenizer.Tokenizer: b"" for control tokens, the
+    marker text for the edit-marker tokens, the byte-level spelling decoded for the rest."""
     dec = _byte_level_decoder()
     out: list[bytes] = []
     for i in range(tok.vocab_size):
