@@ -19,12 +19,16 @@ from converters.gguf_export import export_hrm, load_checkpoint
 from hrmcli.agent.backends.hrm import HRMBackend
 from hrmcli.agent.loop import AgentLoop
 from hrmcli.agent.planner import make_plan
+from hrmcli.agent.repomap import RepoMap, identifiers_in
 from hrmcli.prompt_format import TOOLS
 from hrmcli.runtime.model import HRMCode
 from hrmcli.tools.permissions import Policy
 from tests.chat_models import (
     PLANS,
+    TEST_REQUESTS,
+    TEST_STEPS,
     edit_record,
+    plan_record,
     retrofit_checkpoint,
     tiny_chat_llama,
     write_records,
@@ -48,8 +52,14 @@ def tuned(smollm2_gguf, tmp_path_factory):
     shared.mkdir(exist_ok=True)
     d = tmp_path_factory.mktemp("planhead")
     init = retrofit_checkpoint(tiny_chat_llama(smollm2_gguf, shared / "tiny.gguf"), d / "init.pt")
-    data = write_records(d / "plans.jsonl", PLANS * 2 + [edit_record()])
-    tune(TuneArgs(init=str(init), data=str(data), out=str(d / "run"), steps=16, accum=2,
+    # "run the tests" records with the context `hrm run` gives its planner in a repo like
+    # the tests' (the repo map), so the head learns on the prompts it will see
+    repo = init_repo(d / "maprepo", TESTS)
+    repo_map = RepoMap(repo, cache_dir=d / "cache")
+    runs = [plan_record(r, TEST_STEPS, repo_map.render([], identifiers_in(r), 1024))
+            for r in TEST_REQUESTS]
+    data = write_records(d / "plans.jsonl", (PLANS + runs) * 2 + [edit_record()])
+    tune(TuneArgs(init=str(init), data=str(data), out=str(d / "run"), steps=60, accum=2,
                   lr=1e-2, warmup=1, min_lr_frac=1.0, train_layers=2, max_tokens=512,
                   bf16=False, threads=1, save_minutes=100.0, plan_weight=3.0, halt_weight=1.0))
     ck = load_checkpoint(d / "run" / "checkpoint.pt")
@@ -61,12 +71,13 @@ def tuned(smollm2_gguf, tmp_path_factory):
         out[name] = d / f"{name}.gguf"
         export_hrm(ck, out[name], "f32")
     out["checkpoint"] = ck
+    out["context"] = repo_map.render([], identifiers_in("run the tests"), 1024)
     return out
 
 
 def test_the_plan_head_chooses_each_tool_at_the_step_number(tuned):
     backend = HRMBackend(tuned["tuned"])
-    plan = make_plan(backend, "run the tests", context="calc.py\ntest_calc.py", max_tokens=96)
+    plan = make_plan(backend, "run the tests", context=tuned["context"], max_tokens=96)
     tools = [t for t, _ in plan.head_tools]
     # every parsed step is the head's choice (a step cut by the token limit may not parse)
     assert tools and [t for t, _ in plan.steps] == tools[:len(plan.steps)]
