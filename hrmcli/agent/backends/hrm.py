@@ -44,14 +44,17 @@ class PlanHeadSteps:
 
     A line starts with the next step number `N.`; right after it the plan head is read at
     that position (the one tuning labels, trainer.tune) and the tokens of ` tool` are forced
-    one by one; the argument is the language model's own until the newline. The plan ends
+    one by one; the argument is the language model's own until the newline, except that it
+    must start with a space or be empty (a token glued to the tool, `read_tests`, would make
+    another word of it: `sep_ok` marks the tokens that may come first). The plan ends
     when the head chooses `done` (the turn then closes as plan records do:
     `done\n<|im_end|>`), after MAX_PLAN_STEPS steps, or at the token limit. Model output
     stays untrusted: the lines are parsed again by prompt_format.parse_plan like any plan.
     """
 
-    def __init__(self, engine, inner=None) -> None:
+    def __init__(self, engine, sep_ok: torch.Tensor, inner=None) -> None:
         self.engine = engine
+        self.sep_ok = sep_ok
         self.tok = engine.tokenizer
         self.inner = inner
         self.stops = sorted(self.tok.stop_ids)
@@ -60,6 +63,7 @@ class PlanHeadSteps:
         self.spell = {t: self.tok.encode(" " + t) for t in TOOLS}
         self.steps: list[tuple[str, float]] = []  # (tool, plan-head probability) per step
         self.forced: list[int] = []
+        self._sep = False  # the next token follows a tool's spelling
         self._number: list[int] = []  # the rest of `N.` once its first token was sampled
 
     def _only(self, logits: torch.Tensor, allowed: Sequence[int]) -> torch.Tensor:
@@ -76,6 +80,9 @@ class PlanHeadSteps:
                 self.forced = rest
         if self.forced:
             return self._only(logits, [self.forced.pop(0)])
+        if self._sep:
+            self._sep = False
+            return logits.masked_fill(~self.sep_ok, float("-inf"))
         text = self.tok.decode(list(ids))
         if _STEP_START.search(text):
             probs = torch.softmax(self.engine.plan_logits.float(), -1)
@@ -84,6 +91,8 @@ class PlanHeadSteps:
             self.forced = list(self.spell[TOOLS[k]])
             if TOOLS[k] == "done":
                 self.forced += self.tok.encode("\n") + self.end
+            else:
+                self._sep = True
             return self._only(logits, [self.forced.pop(0)])
         if not text or text.endswith("\n"):
             if len(self.steps) >= MAX_PLAN_STEPS:
@@ -110,6 +119,7 @@ class HRMBackend:
         self.context_size = int(self.engine.n_ctx)
         self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
+        self._sep_ok: torch.Tensor | None = None
         self._halt: float | None = None
         # (tool, probability) the plan head chose for each step of the last plan turn of a
         # retrofit; empty for other turns and for models that spell tools as tokens.
@@ -122,6 +132,12 @@ class HRMBackend:
 
             self._token_bytes = tokenizer_token_bytes(self.engine.tokenizer)
         return self._token_bytes
+
+    def separator_mask(self) -> torch.Tensor:
+        """Tokens that may follow a tool name in a plan line: space- or newline-led ones."""
+        if self._sep_ok is None:
+            self._sep_ok = torch.tensor([b[:1] in (b" ", b"\n") for b in self.token_bytes()])
+        return self._sep_ok
 
     def halt_prob(self) -> float:
         """P(done) from HRM-Code's halt head at the last token of the last generation.
@@ -162,7 +178,7 @@ class HRMBackend:
         processor = opts.logits_processor
         head = None
         if messages and messages[-1].role == PLAN_ROLE and self.engine.tokenizer.is_chat:
-            processor = head = PlanHeadSteps(self.engine, processor)
+            processor = head = PlanHeadSteps(self.engine, self.separator_mask(), processor)
         yield from self.engine.stream(
             prompt, max_tokens=min(opts.max_tokens, self.context_size - prompt_tokens),
             temperature=opts.temperature, top_p=opts.top_p, stop=opts.stop,
