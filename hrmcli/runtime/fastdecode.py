@@ -1,10 +1,10 @@
-"""Single-token decode through one C call per module call (see hrmcli.runtime.ckernel).
+"""One C call per module call, for prompt chunks and single tokens (hrmcli.runtime.ckernel).
 
-`install(model)` turns each quantised reasoning module (H and L) into a FusedModule: the same
-object, with the same layers and parameter names, whose forward takes the C path when it
-sees one token of batch 1 with a KV cache, and the model.py path otherwise (prefill, F32
-weights, no compiler). For one query token the block-causal mask is always "every cached
-key" (the causal part already covers the whole prefix), so the C attention needs no mask.
+`install(model)` turns each quantised module (prelude, H, L) into a FusedModule: the same
+object, with the same layers and parameter names, whose forward takes the C path when it sees
+batch 1 with a KV cache (f32 or f16) and an attention mask that is a key limit per query
+(causal, or causal plus whole bidirectional blocks: what block_ids and the prefill chunks make),
+and the model.py path otherwise (training shapes, F32 weights, no compiler, other masks).
 """
 
 from __future__ import annotations
@@ -19,22 +19,41 @@ from hrmcli.runtime.model import HRMCode, KVCache, Module
 from hrmcli.runtime.qlinear import QLinear
 
 _NAMES = ("attn.wq", "attn.wk", "attn.wv", "attn.wo", "ffn.w1", "ffn.w3", "ffn.w2")
+KV_DTYPES = (torch.float32, torch.float16)
 
 
 def _linear(layer: torch.nn.Module, name: str) -> QLinear | None:
     m = layer.get_submodule(name)
-    ok = isinstance(m, QLinear) and m.bias is None and m.w.gtype in TYPES
+    ok = isinstance(m, QLinear) and m.bias is None and m.w.gtype in TYPES and m.w.pack()
     return m if ok else None
 
 
+def key_limits(mask: Tensor | None, start: int, t: int) -> Tensor | None:
+    """Per query row, the number of leading keys it sees (int32, shape (t,)), or None when the
+    mask is not of that form (then the model.py path runs). No mask means causal."""
+    if mask is None:
+        return torch.arange(start + 1, start + t + 1, dtype=torch.int32)
+    if mask.shape[0] != 1 or mask.shape[1] != 1:
+        return None
+    m = mask[0, 0]
+    n = m.sum(-1)
+    # every row's visible keys are exactly its leading run of keys [0, n)
+    if not bool((n > 0).all()) or bool(m.int().cumprod(-1).sum(-1).ne(n).any()):
+        return None
+    return n.to(torch.int32)
+
+
 class FusedModule(Module):
-    """A Module whose single-token cached forward is one C call."""
+    """A Module whose cached forward for batch 1 is one C call."""
 
     _c: CKernel
     _layers: ctypes.Array
     _keep: list[Tensor]
 
     def _bind(self, c: CKernel) -> bool:
+        cfg = self.cfg
+        if cfg.head_dim % 8 or cfg.n_heads % cfg.n_kv_heads:
+            return False
         layers = (Layer * len(self.layers))()
         keep = []
         for i, blk in enumerate(self.layers):
@@ -56,23 +75,30 @@ class FusedModule(Module):
         return True
 
     def forward(self, x, cos, sin, mask, cache, slot):
-        if cache is None or x.shape[0] != 1 or x.shape[1] != 1 or not self._fits(cache):
+        if cache is None or x.shape[0] != 1 or not self._fits(cache):
+            return super().forward(x, cos, sin, mask, cache, slot)
+        t = x.shape[1]
+        kend = key_limits(mask, cache.pos, t)
+        if kend is None:
             return super().forward(x, cos, sin, mask, cache, slot)
         cfg = self.cfg
         out = x.float().contiguous().clone()
+        cos, sin = cos.float().contiguous(), sin.float().contiguous()
         dims = Dims(cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim, cfg.hidden,
-                    cache.max_len, cfg.n_kv_heads * cache.max_len * cfg.head_dim, cfg.norm_eps)
-        self._c.module_decode(ctypes.byref(dims), self._layers, len(self.layers),
-                              None if self._exit_norm is None else self._exit_norm.data_ptr(),
-                              out.data_ptr(), cache.k.data_ptr(),
-                              cache.v.data_ptr(), slot, cache.pos, cos.contiguous().data_ptr(),
-                              sin.contiguous().data_ptr(), torch.get_num_threads())
+                    cache.max_len, cfg.n_kv_heads * cache.max_len * cfg.head_dim, cfg.norm_eps,
+                    int(cache.k.dtype == torch.float16))
+        self._c.module_forward(ctypes.byref(dims), self._layers, len(self.layers),
+                               None if self._exit_norm is None else self._exit_norm.data_ptr(),
+                               out.data_ptr(), t, cache.k.data_ptr(), cache.v.data_ptr(), slot,
+                               cache.pos, kend.data_ptr(), cos.data_ptr(), sin.data_ptr(),
+                               torch.get_num_threads())
         return out.type_as(x)
 
     @staticmethod
     def _fits(cache: KVCache) -> bool:
-        return (cache.k.dtype == torch.float32 and cache.k.shape[1] == 1
-                and cache.k.is_contiguous() and cache.v.is_contiguous())
+        return (cache.k.dtype in KV_DTYPES and cache.v.dtype == cache.k.dtype
+                and cache.k.shape[1] == 1 and cache.k.is_contiguous()
+                and cache.v.is_contiguous())
 
 
 def install(model: HRMCode) -> bool:

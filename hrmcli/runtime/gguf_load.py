@@ -27,7 +27,7 @@ from hrmcli.runtime.gguf_schema import (
     OPTIONAL_INT_KEYS,
     gguf_name,
 )
-from hrmcli.runtime.kernels import F16, F32, NAMES, QMatrix, ggml, row_bytes
+from hrmcli.runtime.kernels import F16, F32, NAMES, QMatrix, ggml, pack_all, row_bytes
 from hrmcli.runtime.model import HRMCode, HRMConfig, rope_tables
 from hrmcli.runtime.qlinear import swap_modules
 from hrmcli.runtime.tokenizer import Tokenizer
@@ -189,7 +189,8 @@ def load(path: str | Path) -> Loaded:
             m = tied
         else:
             m = mats.pop(f"{name}.weight")
-        if use_ggml:
+        # pack_all (below, before this runs) packed what our kernels run; the rest: ggml.
+        if m.packed is None and use_ggml:
             m.to_ggml()
         return m
 
@@ -197,6 +198,7 @@ def load(path: str | Path) -> Loaded:
         return mats.pop(f"{name}.bias").raw.reshape(-1).float().clone()
 
     types = {gguf_name(k): m.gtype for k, m in mats.items()}
+    pack_all(list(mats.values()))  # our kernels' copies, in one arena, layer by layer
     swap_modules(model, weight, bias)
     # What remains are 1-D parameters (norms, z_L init): real fp32 tensors.
     rest = {k: m.dequantize().reshape(-1).clone() for k, m in mats.items()}

@@ -1,46 +1,20 @@
 """Quantised matmul for the CPU runtime: y = x @ W.T with W in a GGML block type.
 
-Two backends over the same bytes:
+Three backends over the same weights:
 
+* ``c``: our own kernels (hrmcli.runtime.ckernel) on a copy of Q4_0/Q8_0 matrices repacked
+  once at load (`QMatrix.pack`); the packed copy then becomes the only one kept (rows are read
+  back from it for embeddings and the torch path). Used for any number of rows, and inside the
+  fused module calls of hrmcli.runtime.fastdecode.
 * ``ggml``: ggml's own CPU kernels (the ones llama.cpp runs), reached through ctypes in the
-  shared libraries llama-cpp-python ships. Each call builds a one-node graph in a reusable
-  scratch arena; weights are copied once into a ggml context at load (4-bit stays 4-bit).
-  Activations are quantised to Q8_0 per row inside ggml, exactly as llama.cpp does.
+  shared libraries llama-cpp-python ships; one-node graphs in a reusable scratch arena, the
+  weights copied once into a ggml context. Used for Q4_0/Q8_0 when our kernels are
+  unavailable (no C compiler), and for the block types they do not run (Q4_1, Q5_0, F16).
 * ``torch``: block dequantisation (hrmcli.runtime.quant, the single definition of the
   numerics) then a float matmul. Always available; the reference the tests compare against.
 
-* ``c``: our own Q4_0/Q8_0 x Q8_0 kernels (hrmcli.runtime.ckernel), bit-identical to ggml's
-  results. Used for single-row products (decode: lm_head here, every layer matmul inside the
-  fused module call of hrmcli.runtime.fastdecode) and for all rows when ggml is missing.
-
-F32 weights always use torch (exact). HRM_KERNEL=torch|ggml|c forces a backend.
-
-Our C kernel against ggml on the same 2048x768 matrix, 1 thread, same contended box:
-    Q4_0 x rows 1: 60 vs 56 us; 8: 449 vs 210 us; 64: 3.5 vs 1.6 ms (Q8_0 alike)
-so ggml keeps prefill (its tiled kernels win at many rows) and ours takes m == 1, where the
-win is not the dot product but dropping the per-call graph and thread start-up.
-
-Measured on this project's 2-core AMD EPYC (AVX-512 VNNI) dev box, shared with other jobs
-(so noisy), for a 2048x768 Q4_0 matrix, 2 threads, torch 2.13:
-
-    x rows | f32 matmul | ggml Q4_0 | dequant+matmul | _weight_int4pack_mm | _weight_int8pack_mm
-    1      |  78-106 us |   355 us  |    624 us      |   1083-8080 us      |  8060 us (per-channel)
-    64     | 0.97-7.7 ms|  16 ms     |   -            |   70 ms             |  -
-
-torch's int4 weight-only op represents Q4_0 exactly (scale = d, zero = 0, group 32) but is
-10-100x slower than a float matmul on this CPU; the int8 op has only per-channel scales, so
-it cannot hold Q8_0. ggml wins among the options that keep weights quantised.
-
-Whole model, `hrm bench speed`, Q4_0, 2 threads, same contended box (load average 5-7 on 2
-cores, so treat these as rough), random weights:
-    tiny  64+32 tok : prefill 6472 vs llama.cpp 12396 tok/s (0.52), decode 419 vs 2895 (0.14)
-    small 128+32 tok: prefill 17.9 vs 19.7 (0.91), decode 3.7 vs 18.3 (0.20), RSS 538 MB
-    base  64+16 tok : prefill 44.6 vs 43.1 (1.04), decode 5.7 vs 18.4 (0.31), RSS 1095 MB at
-                      8k context with all 36 KV caches committed (576 MB fp32)
-cProfile of tiny decode: 80% of the time is inside ggml_graph_compute, i.e. per-call thread
-start-up and barrier cost of one-node graphs; with 1 thread the same decode ran 83 tok/s
-against 6 tok/s with 2 under that load. Next step: a persistent ggml threadpool, or one
-graph per block.
+F32 weights always use torch (exact). HRM_KERNEL=torch|ggml|c forces a backend. Activations
+are quantised to Q8_0 per row by the c and ggml backends, exactly as llama.cpp does.
 """
 
 from __future__ import annotations
@@ -128,6 +102,7 @@ class QMatrix:
     raw: Tensor
     _ctx: int | None = None
     _tensor: int | None = None
+    packed: Tensor | None = None  # ckernel's interleaved copy (see ckernel.hrm_pack)
 
     @property
     def name(self) -> str:
@@ -137,17 +112,37 @@ class QMatrix:
     def nbytes(self) -> int:
         return self.raw.numel() * self.raw.element_size()
 
+    def pack(self, keep_raw: bool = False) -> bool:
+        """Repack into our C kernels' layout; False when they cannot run this matrix. The
+        file's bytes are then dropped unless keep_raw, so the packed copy is the only one in
+        memory (rows are read back from it)."""
+        c = ckernel.lib() if self.gtype in ckernel.TYPES else None
+        if self.packed is not None:
+            return True
+        if c is None or self._tensor is not None or not _packable(self):
+            return False
+        self.packed = packed_copy(c, self)
+        if not keep_raw:
+            self._drop_raw()
+        return True
+
+    def _drop_raw(self) -> None:
+        """Forget the file's bytes: an empty tensor of its own, not a view, so the memory map
+        (and every page of it that packing read) is released with the GGUF reader."""
+        self.raw = torch.empty((0,) + tuple(self.raw.shape[1:]), dtype=self.raw.dtype)
+
     def to_ggml(self) -> None:
         """Copy the bytes into a ggml tensor once, so each matmul passes only a pointer."""
         g = ggml()
-        if g is None or self.gtype in (F32,) or self._tensor is not None:
+        if g is None or self.gtype in (F32,) or self._tensor is not None or \
+                self.packed is not None:
             return
         nb = self.nbytes
         self._ctx = g.base.ggml_init(_InitParams(nb + g.overhead, None, False))
         self._tensor = g.base.ggml_new_tensor_2d(self._ctx, self.gtype, self.k, self.n)
         src = self.raw.contiguous()
         ctypes.memmove(g.base.ggml_get_data(self._tensor), src.data_ptr(), nb)
-        self.raw = self.raw[:0]  # the ggml copy is now the only one
+        self._drop_raw()  # the ggml copy is now the only one
 
     def __del__(self):
         g = ggml() if self._ctx is not None else None
@@ -155,13 +150,26 @@ class QMatrix:
             g.base.ggml_free(self._ctx)
 
     def data_ptr(self) -> int:
-        """Address of the (n, row_bytes) block bytes, wherever they live now."""
+        """Address of the packed copy when there is one, else of the (n, row_bytes) block
+        bytes, wherever they live now."""
+        if self.packed is not None:
+            return self.packed.data_ptr()
         if self._tensor is not None:
             return ggml().base.ggml_get_data(self._tensor)
         return self.raw.data_ptr()
 
     def dequantize(self, rows: Tensor | None = None) -> Tensor:
         """fp32 rows (all rows when rows is None): for embeddings, verify and the torch path."""
+        if self.packed is not None and self.raw.numel() == 0:
+            ids = None if rows is None else rows.reshape(-1).to(torch.int64).contiguous()
+            if ids is not None and ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= self.n):
+                raise IndexError(f"row index out of range for a matrix of {self.n} rows")
+            m = self.n if ids is None else ids.numel()
+            out = torch.empty(m, self.k)
+            ckernel.lib().dequant_rows(self.gtype, self.packed.data_ptr(), self.k,
+                                       None if ids is None else ids.data_ptr(), m,
+                                       out.data_ptr())
+            return out if rows is None else out.reshape(*rows.shape, self.k)
         if self._tensor is not None and self.raw.numel() == 0:
             self._restore_raw()
         raw = self.raw if rows is None else self.raw[rows]
@@ -179,9 +187,8 @@ class QMatrix:
         """x (m, k) fp32 -> (m, n) fp32."""
         if self.gtype == F32:
             return x @ self.raw.t()
-        c = ckernel.lib() if self.gtype in ckernel.TYPES else None
-        if c is not None and (x.shape[0] == 1 or self._tensor is None):
-            return _c_matmul(c, self, x)
+        if self.packed is not None or (self._tensor is None and self.pack(keep_raw=True)):
+            return _c_matmul(ckernel.lib(), self, x)
         if self._tensor is not None:
             return _ggml_matmul(self, x)
         return x @ self.dequantize().t()
@@ -225,10 +232,65 @@ def dequantize_raw(gtype: int, raw: Tensor, k: int) -> Tensor:
     raise ValueError(f"unsupported GGML type {gtype}")
 
 
+def _huge_buffer(c: ckernel.CKernel, nbytes: int) -> Tensor:
+    """A uint8 buffer that asks for 2 MB pages when it is big enough to hold one: weights are
+    streamed from memory once per decoded token, and 4 KB pages stop the hardware prefetcher
+    at every page boundary."""
+    huge = 2 << 20
+    if nbytes < huge:
+        return torch.empty(nbytes, dtype=torch.uint8)
+    buf = torch.empty(nbytes + huge, dtype=torch.uint8)
+    start = -buf.data_ptr() % huge
+    out = buf[start:start + nbytes]
+    c.advise_huge(out.data_ptr(), nbytes)
+    return out
+
+
+def _packable(w: QMatrix) -> bool:
+    return w.gtype in ckernel.TYPES and w.k % 32 == 0 and w.raw.numel() > 0
+
+
+def packed_copy(c: ckernel.CKernel, w: QMatrix, out: Tensor | None = None) -> Tensor:
+    """w's block bytes in the layout of the kernel build c (each build owns its layout),
+    written into out when given (a slice of a shared arena)."""
+    if not _packable(w):
+        raise ValueError(f"the C kernels cannot pack this {w.name} matrix of width {w.k}")
+    src = w.raw.contiguous()
+    if out is None:
+        out = _huge_buffer(c, c.packed_bytes(w.gtype, w.n, w.k))
+    c.pack(w.gtype, src.data_ptr(), w.n, w.k, out.data_ptr())
+    return out
+
+
+def pack_all(mats: list[QMatrix]) -> int:
+    """Pack every matrix our C kernels run into one arena, in the order given (a model's
+    layers in file order: decoding then walks memory mostly forwards), dropping the file's
+    bytes. Returns how many were packed; none when the kernels are unavailable."""
+    c = ckernel.lib()
+    todo = [m for m in mats if m.packed is None and m._tensor is None and _packable(m)] \
+        if c is not None else []
+    if not todo:
+        return 0
+    sizes = [(c.packed_bytes(m.gtype, m.n, m.k) + 63) // 64 * 64 for m in todo]
+    arena = _huge_buffer(c, sum(sizes))
+    off = 0
+    for m, size in zip(todo, sizes, strict=True):
+        m.packed = packed_copy(c, m, arena[off:off + size])
+        m._drop_raw()
+        off += size
+    return len(todo)
+
+
 def _c_matmul(c: ckernel.CKernel, w: QMatrix, x: Tensor) -> Tensor:
+    """x @ w.T with the kernel build c: w's own packed copy when c is the loaded build,
+    else (another build, as in tests) a packed copy made for c."""
+    if c is ckernel.lib() and w.pack(keep_raw=True):
+        packed = w.packed
+    else:
+        packed = packed_copy(c, w)
     x = x.contiguous().float()
     y = torch.empty(x.shape[0], w.n)
-    c.matmul(w.gtype, w.data_ptr(), w.n, w.k, x.data_ptr(), x.shape[0], y.data_ptr(),
+    c.matmul(w.gtype, packed.data_ptr(), w.n, w.k, x.data_ptr(), x.shape[0], y.data_ptr(),
              torch.get_num_threads())
     return y
 

@@ -239,7 +239,9 @@ class Attention(nn.Module):
             p = cache.pos
             cache.k[slot, :, :, p:p + t] = k
             cache.v[slot, :, :, p:p + t] = v
-            k, v = cache.k[slot, :, :, :p + t], cache.v[slot, :, :, :p + t]
+            # an fp16 cache (KVCache dtype) is read back in the queries' precision
+            k = cache.k[slot, :, :, :p + t].to(q.dtype)
+            v = cache.v[slot, :, :, :p + t].to(q.dtype)
         gqa = self.n_kv != self.n_heads  # sdpa maps query heads to KV heads, no copies
         if mask is None:
             y = F.scaled_dot_product_attention(q, k, v, is_causal=t > 1, enable_gqa=gqa)
