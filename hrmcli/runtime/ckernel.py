@@ -243,16 +243,13 @@ static inline __m256i bcast4(const int8_t *p) { int32_t v; memcpy(&v, p, 4); ret
 static inline __attribute__((always_inline)) void tile(
         const int t, const int G, const int C, const uint8_t *w, size_t gstride, int nb,
         const xq_t *x, float *out) {
-    __m256 acc[4][4];
+    __m256 acc[2][4];
     for (int gi = 0; gi < G; gi++) for (int c = 0; c < C; c++) acc[gi][c] = _mm256_setzero_ps();
     const __m256i m4 = _mm256_set1_epi8(0x0f);
     const size_t GB = t == T_Q4_0 ? GB4 : GB8;
     for (int b = 0; b < nb; b++) {
         for (int gi = 0; gi < G; gi++) {
             const uint8_t *p = w + gi * gstride + (size_t)b * GB;
-            /* a few KB ahead of each row group's stream (decode reads weights from memory) */
-            for (int line = 0; line < (int)GB; line += 64)
-                _mm_prefetch((const char *)p + (t == T_Q4_0 ? 16 : 8) * GB + line, _MM_HINT_T0);
             __m256 dw = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p));
             __m256i wv[8];
             if (t == T_Q4_0) {
@@ -341,24 +338,25 @@ static void gemm_rows(const wmat *W, const xq_t *x, int c0, int c1, int r0, int 
                       float *y, size_t ldy, int accumulate) {
     const int nb = W->k / 32;
     const size_t gstride = (size_t)nb * gblock(W->type);
-    float out[4 * 4 * 8];
+    float out[2 * 4 * 8];
     for (int g = r0 / 8; g * 8 < r1;) {
+        /* one activation row (decode): one group at a time, so the weights are read as a
+           single forward stream (several interleaved streams halved the bandwidth); a chunk
+           of rows: two groups, kept in cache across the activation tiles */
         int G = (r1 - g * 8 + 7) / 8;
-        G = G >= 4 && c1 - c0 == 1 ? 4 : G >= 2 ? 2 : 1;
+        G = G >= 2 && c1 - c0 > 1 ? 2 : 1;
         const uint8_t *wg = W->w + (size_t)g * gstride;
         for (int c = c0; c < c1;) {
-            int C = c1 - c >= 4 && G <= 2 ? 4 : c1 - c >= 2 ? 2 : 1;
+            int C = c1 - c >= 4 ? 4 : c1 - c >= 2 ? 2 : 1;
             if (W->type == T_Q4_0) {
-                if (G == 4) tile(T_Q4_0, 4, 1, wg, gstride, nb, x + c, out);
-                else if (G == 2 && C == 4) tile(T_Q4_0, 2, 4, wg, gstride, nb, x + c, out);
+                if (G == 2 && C == 4) tile(T_Q4_0, 2, 4, wg, gstride, nb, x + c, out);
                 else if (G == 2 && C == 2) tile(T_Q4_0, 2, 2, wg, gstride, nb, x + c, out);
                 else if (G == 2) tile(T_Q4_0, 2, 1, wg, gstride, nb, x + c, out);
                 else if (C == 4) tile(T_Q4_0, 1, 4, wg, gstride, nb, x + c, out);
                 else if (C == 2) tile(T_Q4_0, 1, 2, wg, gstride, nb, x + c, out);
                 else tile(T_Q4_0, 1, 1, wg, gstride, nb, x + c, out);
             } else {
-                if (G == 4) tile(T_Q8_0, 4, 1, wg, gstride, nb, x + c, out);
-                else if (G == 2 && C == 4) tile(T_Q8_0, 2, 4, wg, gstride, nb, x + c, out);
+                if (G == 2 && C == 4) tile(T_Q8_0, 2, 4, wg, gstride, nb, x + c, out);
                 else if (G == 2 && C == 2) tile(T_Q8_0, 2, 2, wg, gstride, nb, x + c, out);
                 else if (G == 2) tile(T_Q8_0, 2, 1, wg, gstride, nb, x + c, out);
                 else if (C == 4) tile(T_Q8_0, 1, 4, wg, gstride, nb, x + c, out);

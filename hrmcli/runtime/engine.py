@@ -66,7 +66,16 @@ def freeze_loaded_objects() -> None:
 
 
 class Engine:
-    def __init__(self, loaded: Loaded, n_ctx: int | None = None, kv: str | None = None):
+    """kv_slots: KV caches kept side by side, each with the prompt it holds. `hrm run` asks
+    one model for plans and for edits in turn; with one cache each edit prompt would evict the
+    plan prompt's prefix (they share only the system prompt), so every revised plan would be
+    prefilled from scratch. A prompt goes to the cache that holds the longest reusable prefix
+    of it, or, when none holds half of it, to a fresh cache (up to kv_slots), else to the one
+    used least recently. Caches are allocated when first needed (a single-role chat uses
+    one); each holds n_ctx positions."""
+
+    def __init__(self, loaded: Loaded, n_ctx: int | None = None, kv: str | None = None,
+                 kv_slots: int = 2):
         self.loaded = loaded
         self.cfg = loaded.cfg
         self.model = loaded.model
@@ -77,9 +86,14 @@ class Engine:
         # (generate_ids decodes the next token before it calls the processor).
         self.model.register_forward_hook(self._keep_last)
         self.n_ctx = min(n_ctx or self.cfg.max_seq_len, self.cfg.max_seq_len)
-        self.cache = KVCache(self.cfg, max_len=self.n_ctx, dtype=kv_dtype(kv))
+        self._kv_dtype = kv_dtype(kv)
+        self.kv_slots = max(1, kv_slots)
+        self.cache = KVCache(self.cfg, max_len=self.n_ctx, dtype=self._kv_dtype)
         freeze_loaded_objects()
         self._ids: list[int] = []  # what the cache holds, position by position
+        # The other caches as [cache, ids, last use]; the active one is self.cache/self._ids.
+        self._spare: list[list] = []
+        self._clock = 0
         # Chat vocabularies (retrofits) have no prefix blocks: plain causal attention.
         ids = self.tokenizer.special_ids
         self._openers = {ids[t] for t in pf.BLOCK_OPENERS if t in ids}
@@ -90,10 +104,10 @@ class Engine:
 
     @classmethod
     def load(cls, path: str | Path, n_ctx: int | None = None,
-             threads: int | None = None, kv: str | None = None) -> Engine:
+             threads: int | None = None, kv: str | None = None, kv_slots: int = 2) -> Engine:
         if threads:
             torch.set_num_threads(threads)
-        return cls(load(path), n_ctx, kv)
+        return cls(load(path), n_ctx, kv, kv_slots)
 
     def tokenize(self, text: str) -> list[int]:
         return self.tokenizer.encode(text)
@@ -104,6 +118,9 @@ class Engine:
     def reset(self) -> None:
         self.cache.reset()
         self._ids = []
+        for slot in self._spare:
+            slot[0].reset()
+            slot[1] = []
 
     # -- state of the last position -------------------------------------------------------
     def _keep_last(self, _module, _args, out: Output) -> None:
@@ -137,9 +154,9 @@ class Engine:
         return out
 
     # -- running --------------------------------------------------------------------------
-    def _reusable(self, ids: list[int], block: list[int]) -> int:
+    def _reusable(self, ids: list[int], block: list[int], held: list[int] | None = None) -> int:
         n = 0
-        for a, b in zip(self._ids, ids, strict=False):
+        for a, b in zip(self._ids if held is None else held, ids, strict=False):
             if a != b:
                 break
             n += 1
@@ -148,6 +165,25 @@ class Engine:
             n -= 1
         return max(n, 0)
 
+    def _pick_slot(self, ids: list[int], block: list[int]) -> None:
+        """Make the cache that suits `ids` the active one (see the class docstring)."""
+        self._clock += 1
+        best = self._reusable(ids, block)
+        if best * 2 >= len(ids) or self.kv_slots == 1:
+            return
+        scores = [self._reusable(ids, block, held) for _, held, _ in self._spare]
+        if scores and max(scores) > best and max(scores) * 2 >= len(ids):
+            i = scores.index(max(scores))
+        elif len(self._spare) + 1 < self.kv_slots:
+            self._spare.append([KVCache(self.cfg, max_len=self.n_ctx, dtype=self._kv_dtype),
+                                [], 0])
+            i = len(self._spare) - 1
+        else:  # every cache holds something: give up the one used least recently
+            i = min(range(len(self._spare)), key=lambda j: self._spare[j][2])
+        cache, held, _ = self._spare[i]
+        self._spare[i] = [self.cache, self._ids, self._clock]
+        self.cache, self._ids = cache, held
+
     def evaluate(self, ids: list[int]) -> Output:
         """Prefill `ids` (reusing the cached prefix) and return the last position's output."""
         if not ids:
@@ -155,6 +191,7 @@ class Engine:
         if len(ids) > self.n_ctx:
             raise ValueError(f"prompt of {len(ids)} tokens exceeds the context of {self.n_ctx}")
         block = block_ids(ids, self._openers, self._causal)
+        self._pick_slot(ids, block)
         keep = self._reusable(ids, block)
         self.cache.truncate(keep)
         self._ids = self._ids[:keep]

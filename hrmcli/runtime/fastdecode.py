@@ -79,7 +79,7 @@ class FusedModule(Module):
             return super().forward(x, cos, sin, mask, cache, slot)
         t = x.shape[1]
         kend = key_limits(mask, cache.pos, t)
-        if kend is None:
+        if kend is None or cos.shape[0] != t or cache.pos + t > cache.max_len:
             return super().forward(x, cos, sin, mask, cache, slot)
         cfg = self.cfg
         out = x.float().contiguous().clone()
