@@ -211,10 +211,36 @@ static void quant_row(const float *v, xq_t x) {
     for (int b = 0; b < x.k / 32; b++) {
         const float *u = v + 32 * b;
         float amax = 0.f;
-        for (int j = 0; j < 32; j++) { float a = fabsf(u[j]); if (a > amax) amax = a; }
-        float d = amax / 127.f, id = d ? 1.f / d : 0.f;
         int sum = 0;
+#if defined(HRM_SIMD)
+        const __m256 sign = _mm256_set1_ps(-0.f);
+        __m256 m = _mm256_setzero_ps();
+        for (int j = 0; j < 32; j += 8) m = _mm256_max_ps(m, _mm256_andnot_ps(sign, _mm256_loadu_ps(u + j)));
+        __m128 h = _mm_max_ps(_mm256_castps256_ps128(m), _mm256_extractf128_ps(m, 1));
+        h = _mm_max_ps(h, _mm_movehl_ps(h, h));
+        amax = _mm_cvtss_f32(_mm_max_ss(h, _mm_movehdup_ps(h)));
+        const float d = amax / 127.f, id = d ? 1.f / d : 0.f;
+        __m256i s = _mm256_setzero_si256();
+        for (int j = 0; j < 32; j += 8) {
+            /* roundf: to nearest, halves away from zero (the tie test is exact: y - trunc(y)) */
+            __m256 y = _mm256_mul_ps(_mm256_loadu_ps(u + j), _mm256_set1_ps(id));
+            __m256 t = _mm256_round_ps(y, _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC);
+            __m256 r = _mm256_round_ps(y, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+            __m256 tie = _mm256_cmp_ps(_mm256_andnot_ps(sign, _mm256_sub_ps(y, t)), _mm256_set1_ps(0.5f), _CMP_EQ_OQ);
+            __m256 away = _mm256_add_ps(t, _mm256_or_ps(_mm256_and_ps(y, sign), _mm256_set1_ps(1.f)));
+            __m256i q = _mm256_cvtps_epi32(_mm256_blendv_ps(r, away, tie));
+            s = _mm256_add_epi32(s, q);
+            __m128i q16 = _mm_packs_epi32(_mm256_castsi256_si128(q), _mm256_extracti128_si256(q, 1));
+            _mm_storel_epi64((__m128i *)(x.q + 32 * b + j), _mm_packs_epi16(q16, q16));
+        }
+        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
+        s4 = _mm_hadd_epi32(s4, s4);
+        sum = _mm_cvtsi128_si32(_mm_hadd_epi32(s4, s4));
+#else
+        for (int j = 0; j < 32; j++) { float a = fabsf(u[j]); if (a > amax) amax = a; }
+        const float d = amax / 127.f, id = d ? 1.f / d : 0.f;
         for (int j = 0; j < 32; j++) { int q = (int)roundf(u[j] * id); x.q[32 * b + j] = (int8_t)q; sum += q; }
+#endif
         x.d[b] = h2f(f2h(d));
         x.s[b] = -sum;
     }
@@ -432,7 +458,7 @@ static inline __m256 hsum8x8(const __m256 *a) {
 typedef struct { float m, l; float *o; } astate;
 
 /* One query vector q (hd floats, pre-scaled) against keys K[0..nk) of a block (rows hd
-   apart, f32), values V likewise; folds them into the running state. */
+   apart, f32), values V likewise; folds them into the running state (any head size). */
 static void attend_block_any(const float *q, const float *K, const float *V, int nk, int hd,
                              astate *st) {
     float s[KB], bm = -INFINITY, sum = 0.f;
@@ -496,14 +522,95 @@ static inline __attribute__((always_inline)) void attend_block_simd(
 }
 #endif
 
-static void attend_block(const float *q, const float *K, const float *V, int nk, int hd,
-                         astate *st) {
 #if defined(HRM_SIMD)
-    if (hd == 64) { attend_block_simd(64, q, K, V, nk, st); return; }
-    if (hd == 128) { attend_block_simd(128, q, K, V, nk, st); return; }
-    if (hd == 32) { attend_block_simd(32, q, K, V, nk, st); return; }
+/* N query vectors (N <= 4) against one block of keys given transposed, Kt[c * KB + j] (key j,
+   dimension c): each step broadcasts one query element against 16 keys, so scores need no
+   horizontal sums and every key element loaded serves N queries. lim[v]: the keys vector v
+   sees in this block. Then the online-softmax update and P.V as in attend_block_simd. */
+static inline __attribute__((always_inline)) void attend_multi(
+        const int HD, const int N, const float *const *q, const float *Kt, const float *V,
+        const int *lim, astate *const *st) {
+    __m256 acc[4][2];
+    for (int v = 0; v < N; v++) acc[v][0] = acc[v][1] = _mm256_setzero_ps();
+    for (int c = 0; c < HD; c++) {
+        const __m256 k0 = _mm256_loadu_ps(Kt + c * KB), k1 = _mm256_loadu_ps(Kt + c * KB + 8);
+        for (int v = 0; v < N; v++) {
+            const __m256 qb = _mm256_set1_ps(q[v][c]);
+            acc[v][0] = _mm256_fmadd_ps(qb, k0, acc[v][0]);
+            acc[v][1] = _mm256_fmadd_ps(qb, k1, acc[v][1]);
+        }
+    }
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int v = 0; v < N; v++) {
+        const int nk = lim[v];
+        const __m256 m0 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(nk), lane));
+        const __m256 m1 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(nk - 8), lane));
+        const __m256 ninf = _mm256_set1_ps(-INFINITY);
+        const __m256 s0 = _mm256_blendv_ps(ninf, acc[v][0], m0), s1 = _mm256_blendv_ps(ninf, acc[v][1], m1);
+        const float bm = hmax8(_mm256_max_ps(s0, s1));
+        astate *a = st[v];
+        const float mnew = a->m > bm ? a->m : bm, alpha = expf(a->m - mnew);
+        const __m256 mv = _mm256_set1_ps(mnew);
+        const __m256 p0 = _mm256_and_ps(exp256(_mm256_sub_ps(acc[v][0], mv)), m0);
+        const __m256 p1 = _mm256_and_ps(exp256(_mm256_sub_ps(acc[v][1], mv)), m1);
+        float p[KB];
+        _mm256_storeu_ps(p, p0);
+        _mm256_storeu_ps(p + 8, p1);
+        __m256 o[HD / 8];
+        const __m256 av = _mm256_set1_ps(alpha);
+        for (int c = 0; c < HD / 8; c++) o[c] = _mm256_mul_ps(_mm256_loadu_ps(a->o + 8 * c), av);
+        for (int j = 0; j < nk; j++) {
+            const __m256 pj = _mm256_set1_ps(p[j]);
+            const float *vr = V + (size_t)j * HD;
+            for (int c = 0; c < HD / 8; c++) o[c] = _mm256_fmadd_ps(pj, _mm256_loadu_ps(vr + 8 * c), o[c]);
+        }
+        for (int c = 0; c < HD / 8; c++) _mm256_storeu_ps(a->o + 8 * c, o[c]);
+        a->l = a->l * alpha + hsum8(_mm256_add_ps(p0, p1));
+        a->m = mnew;
+    }
+}
+
+static inline __attribute__((always_inline)) void attend_multi_hd(
+        const int HD, int n, const float *const *q, const float *Kt, const float *V,
+        const int *lim, astate *const *st) {
+    switch (n) {
+    case 4: attend_multi(HD, 4, q, Kt, V, lim, st); break;
+    case 3: attend_multi(HD, 3, q, Kt, V, lim, st); break;
+    case 2: attend_multi(HD, 2, q, Kt, V, lim, st); break;
+    default: attend_multi(HD, 1, q, Kt, V, lim, st); break;
+    }
+}
+
+/* Whether attend_vectors has a register-blocked path for this head size. */
+static inline int multi_hd(int hd) { return hd == 32 || hd == 64 || hd == 128; }
 #endif
-    attend_block_any(q, K, V, nk, hd, st);
+
+/* Fold one key block into the states of n query vectors. K rows (f32, hd apart) always;
+   Kt the same block transposed, or NULL to read K row by row. */
+static void attend_vectors(int hd, int n, const float *const *q, const float *K, const float *Kt,
+                           const float *V, const int *lim, astate *const *st) {
+#if defined(HRM_SIMD)
+    if (Kt) {
+        for (int i = 0; i < n; i += 4) {
+            const int m = n - i < 4 ? n - i : 4;
+            if (hd == 64) attend_multi_hd(64, m, q + i, Kt, V, lim + i, st + i);
+            else if (hd == 128) attend_multi_hd(128, m, q + i, Kt, V, lim + i, st + i);
+            else attend_multi_hd(32, m, q + i, Kt, V, lim + i, st + i);
+        }
+        return;
+    }
+    if (multi_hd(hd)) {  /* few vectors per block (decode): no transposition */
+        for (int i = 0; i < n; i++) {
+            if (hd == 64) attend_block_simd(64, q[i], K, V, lim[i], st[i]);
+            else if (hd == 128) attend_block_simd(128, q[i], K, V, lim[i], st[i]);
+            else attend_block_simd(32, q[i], K, V, lim[i], st[i]);
+        }
+        return;
+    }
+#else
+    (void)Kt;
+#endif
+    for (int i = 0; i < n; i++) attend_block_any(q[i], K, V, lim[i], hd, st[i]);
 }
 
 typedef struct {
@@ -532,25 +639,44 @@ static void kv_store(const hrm_dims *D, void *base, int pos, const float *v) {
 }
 
 /* Attention of rows [t0, t1) (positions pos0 + t), the rep query heads of KV head g, over
-   keys [k0, min(k1, kend[t])). Scratch: 2 * KB * hd floats. States st[(t - t0) * rep + r]. */
+   keys [k0, min(k1, kend[t])). Scratch: 3 * KB * hd floats. States st[(t - t0) * rep + r]. */
 static void attend_tile(const hrm_dims *D, const float *q, size_t ldq, int g, int t0, int t1,
                         const void *Kh, const void *Vh, int k0, int k1, const int *kend,
                         astate *st, float *scratch) {
     const int hd = D->hd, rep = D->n_heads / D->n_kv;
     int kmax = 0;
     for (int t = t0; t < t1; t++) { int e = kend[t] < k1 ? kend[t] : k1; if (e > kmax) kmax = e; }
+    float *Kt = NULL;
+#if defined(HRM_SIMD)
+    /* Transposing a key block pays off when many query vectors share it (a prompt chunk's
+       16-row tile); one token's few heads read the keys row by row instead. */
+    if (multi_hd(hd) && (t1 - t0) * rep >= 8) Kt = scratch + 2 * KB * hd;
+#endif
+    const float *qv[4 * 16];
+    astate *sv[4 * 16];
+    int lim[4 * 16];
     for (int kb = k0; kb < kmax; kb += KB) {
         int nk = kmax - kb < KB ? kmax - kb : KB;
         const float *K = kv_rows(D, Kh, kb, nk, scratch);
         const float *V = kv_rows(D, Vh, kb, nk, scratch + KB * hd);
+        if (Kt) {
+            for (int c = 0; c < hd; c++) {
+                for (int j = 0; j < nk; j++) Kt[c * KB + j] = K[(size_t)j * hd + c];
+                for (int j = nk; j < KB; j++) Kt[c * KB + j] = 0.f;
+            }
+        }
+        int n = 0;
         for (int t = t0; t < t1; t++) {
             int e = kend[t] < k1 ? kend[t] : k1;
             if (e <= kb) continue;
-            int lim = e - kb < nk ? e - kb : nk;
-            for (int r = 0; r < rep; r++)
-                attend_block(q + (size_t)t * ldq + (size_t)(g * rep + r) * hd, K, V, lim, hd,
-                             st + (t - t0) * rep + r);
+            for (int r = 0; r < rep; r++) {
+                qv[n] = q + (size_t)t * ldq + (size_t)(g * rep + r) * hd;
+                sv[n] = st + (t - t0) * rep + r;
+                lim[n] = e - kb < nk ? e - kb : nk;
+                if (++n == 4 * 16) { attend_vectors(hd, n, qv, K, Kt, V, lim, sv); n = 0; }
+            }
         }
+        if (n) attend_vectors(hd, n, qv, K, Kt, V, lim, sv);
     }
 }
 
@@ -571,6 +697,20 @@ static void rope(float *x, int hd, const float *c, const float *s) {
 }
 
 static inline float silu_mul(float g, float u) { return g / (1.f + expf(-g)) * u; }
+
+/* u[i] = silu(g[i]) * u[i] for n values (exp256: within an ulp or two of expf) */
+static void silu_mul_rows(const float *g, float *u, int n) {
+    int i = 0;
+#if defined(HRM_SIMD)
+    const __m256 one = _mm256_set1_ps(1.f), sign = _mm256_set1_ps(-0.f);
+    for (; i + 8 <= n; i += 8) {
+        __m256 gv = _mm256_loadu_ps(g + i);
+        __m256 e = exp256(_mm256_xor_ps(gv, sign));
+        _mm256_storeu_ps(u + i, _mm256_mul_ps(_mm256_div_ps(gv, _mm256_add_ps(one, e)), _mm256_loadu_ps(u + i)));
+    }
+#endif
+    for (; i < n; i++) u[i] = silu_mul(g[i], u[i]);
+}
 
 typedef struct {
     const uint8_t *w[7];  /* packed wq wk wv wo w1 w3 w2 */
@@ -884,7 +1024,7 @@ static void mf_item(mf_ctx *c, int kind, int l, int it, const xq_t *xs, float *t
         const int nv = (t1 - t0) * rep;
         astate *st = scratch(4, sizeof(astate) * (size_t)TILE_ROWS * rep);
         float *sto = scratch(5, sizeof(float) * (size_t)TILE_ROWS * rep * hd);
-        float *scr = scratch(6, sizeof(float) * (size_t)2 * KB * hd);
+        float *scr = scratch(6, sizeof(float) * (size_t)3 * KB * hd);
         for (int i = 0; i < nv; i++) {
             st[i].m = -INFINITY; st[i].l = 0.f; st[i].o = sto + (size_t)i * hd;
             memset(st[i].o, 0, sizeof(float) * hd);
@@ -918,8 +1058,7 @@ static void mf_item(mf_ctx *c, int kind, int l, int it, const xq_t *xs, float *t
         gemm_rows(&W1, xs, c0, c1, r0, r1, c->gbuf, H, 0);
         gemm_rows(&W3, xs, c0, c1, r0, r1, c->hbuf, H, 0);
         for (int t = c0; t < c1; t++)
-            for (int i = r0; i < r1; i++)
-                c->hbuf[(size_t)t * H + i] = silu_mul(c->gbuf[(size_t)t * H + i], c->hbuf[(size_t)t * H + i]);
+            silu_mul_rows(c->gbuf + (size_t)t * H + r0, c->hbuf + (size_t)t * H + r0, r1 - r0);
         break;
     }
     }
