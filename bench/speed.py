@@ -37,7 +37,7 @@ import subprocess
 import sys
 import sysconfig
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 BUILD_VERSION = 1  # bump when the random-model recipe changes
@@ -78,8 +78,6 @@ def _converters():
 
 def random_checkpoint(cfg, tokenizer_fields: dict, seed: int = 0):
     """A Checkpoint of randomly initialised weights for cfg (vocab taken from the tokenizer)."""
-    from dataclasses import replace
-
     import torch
 
     from hrmcli.runtime.model import HRMCode
@@ -150,8 +148,9 @@ def llama_for(model: Path, qtype: str, cache_dir: Path) -> tuple[Path, str]:
     out = cache_dir / f"bench-v{BUILD_VERSION}" / f"llama-{key}-{qtype}.gguf"
     if not out.exists():
         out.parent.mkdir(parents=True, exist_ok=True)
-        llama_export.export_llama(random_checkpoint(cfg.same_flops_transformer(), fields), out,
-                                  qtype)
+        # a plain transformer: a retrofit's prelude and recursion unrolled into n_app layers
+        flat = replace(cfg.same_flops_transformer(), retrofit=False, prelude_layers=0)
+        llama_export.export_llama(random_checkpoint(flat, fields), out, qtype)
     return out, (f"llama.cpp on a same-FLOP transformer ({cfg.n_applications} layers, "
                  f"random {qtype} weights)")
 
@@ -251,8 +250,6 @@ def prompt_ids(vocab_size: int, n: int) -> list[int]:
 
 def work_hrm(path: str, prompt_tokens: int, gen_tokens: int, threads: int, n_ctx: int,
              kv: str = "f32") -> dict:
-    from dataclasses import replace
-
     import torch
 
     from hrmcli.runtime.engine import freeze_loaded_objects

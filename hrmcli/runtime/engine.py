@@ -54,10 +54,10 @@ _FROZEN = False
 
 def freeze_loaded_objects() -> None:
     """Once per process, after the first model is loaded: move every object alive then (torch,
-    the modules, the tokenizer) out of the collector's sight. A full collection scans ~300k
-    objects (140 ms) and decoding's small allocations trigger them often enough to cost about
-    a tenth of decoding time. Collected first, so no garbage is frozen; once only, so models
-    loaded later (tests load many) are freed normally when dropped."""
+    the modules, the tokenizer) out of the collector's sight. With torch loaded a full
+    collection scans some 300k objects, and decoding's small allocations trigger collections
+    often enough to cost about a tenth of decoding time. Collected first, so no garbage is
+    frozen; once only, so models loaded later (tests load many) are freed when dropped."""
     global _FROZEN
     if not _FROZEN:
         gc.collect()
