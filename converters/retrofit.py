@@ -186,14 +186,19 @@ def retrofit(path: str | Path, layout: str = "identity", max_seq_len: int | None
 
 def save(ck: Checkpoint, out: str | Path) -> Path:
     """Write the retrofit as a trainer checkpoint (what `hrm convert` and the tuner read)."""
+    return save_payload({"model": ck.state, "model_config": ck.cfg.to_dict(),
+                         "tokenizer": ck.tokenizer_fields, "provenance": ck.provenance,
+                         "prompt_format": ck.prompt_format, "step": 0}, out)
+
+
+def save_payload(payload: dict, out: str | Path) -> Path:
+    """Write a checkpoint payload atomically with the trainer's own writer."""
     if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
         from ..trainer.checkpoint import save_checkpoint
     else:  # a source checkout: converters/ beside trainer/ at the top level
         from trainer.checkpoint import save_checkpoint
 
-    return save_checkpoint(out, {"model": ck.state, "model_config": ck.cfg.to_dict(),
-                                 "tokenizer": ck.tokenizer_fields, "provenance": ck.provenance,
-                                 "prompt_format": ck.prompt_format, "step": 0})
+    return save_checkpoint(out, payload)
 
 
 def main(argv: list[str] | None = None) -> int:

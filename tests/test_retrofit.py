@@ -9,40 +9,22 @@ tokenizer and greedy decoding against llama.cpp on the same file.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import pytest
 import torch
 
-from bench.speed import code_corpus, random_checkpoint
 from converters.gguf_export import export_hrm
 from converters.llama_export import export_llama
 from converters.retrofit import ConvertError, parse_layout, retrofit
-from hrmcli.runtime.model import HRMCode, HRMConfig
+from hrmcli.runtime.model import HRMCode
 from trainer.tokenizer import Tokenizer
 
 llama_cpp = pytest.importorskip("llama_cpp")
-
-SRC = HRMConfig(d_model=64, n_heads=4, n_kv_heads=2, h_layers=6, l_layers=0, h_cycles=1,
-                l_cycles=0, max_seq_len=128, rope_base=100000.0).transformer(6)
-
 
 def _model(ck) -> HRMCode:
     m = HRMCode(ck.cfg).eval()
     m.load_state_dict(ck.state)
     return m
-
-
-@pytest.fixture(scope="module")
-def tiny_llama(tmp_path_factory):
-    """A 6-layer llama GGUF (F32, tied embeddings) written by our own exporter."""
-    tok = Tokenizer.train(code_corpus(120_000), 500)
-    ck = random_checkpoint(replace(SRC, tie_embeddings=True), tok.to_gguf_fields(), seed=3)
-    ck.state["lm_head.weight"] = ck.state["embed.weight"]
-    path = tmp_path_factory.mktemp("retro") / "src-f32.gguf"
-    export_llama(ck, path, "f32")
-    return path, tok
 
 
 def _ids(n: int, vocab: int, seed: int = 0) -> torch.Tensor:

@@ -1,0 +1,67 @@
+"""converters.unpack: an hrm-code GGUF back to a checkpoint the tuner starts from."""
+
+from __future__ import annotations
+
+import torch
+
+from converters.gguf_export import export_hrm
+from converters.retrofit import ConvertError, retrofit
+from converters.unpack import main, unpack
+from hrmcli.runtime.model import HRMCode, HRMConfig
+from trainer.checkpoint import load_checkpoint
+
+
+def _logits(state: dict, cfg: HRMConfig, ids: list[int]) -> torch.Tensor:
+    m = HRMCode(cfg).eval()
+    m.load_state_dict(state)
+    with torch.no_grad():
+        return m(torch.tensor([ids])).logits[0]
+
+
+def test_f32_round_trip_is_exact(tiny_llama, tmp_path):
+    path, tok = tiny_llama
+    ck = retrofit(path, "core:2:3:2")  # prelude, core and coda, inject_l: every tensor kind
+    out = tmp_path / "hrm.gguf"
+    export_hrm(ck, out, "f32")
+    got = unpack(out)
+    assert HRMConfig.from_dict(got["model_config"]) == ck.cfg
+    assert set(got["model"]) == set(ck.state)
+    for k, v in ck.state.items():
+        assert torch.equal(got["model"][k], v), k
+    assert got["tokenizer"]["tokens"] == ck.tokenizer_fields["tokens"]
+    assert got["provenance"]["layout"] == "core:2:3:2"
+    assert got["prompt_format"] == ck.prompt_format
+
+
+def test_q8_0_unpack_computes_what_was_quantised(tiny_llama, tmp_path):
+    path, _ = tiny_llama
+    ck = retrofit(path, "identity")
+    out = tmp_path / "hrm-q8.gguf"
+    export_hrm(ck, out, "q8_0")
+    pt = tmp_path / "start.pt"
+    assert main([str(out), str(pt)]) == 0
+    back = load_checkpoint(pt)
+    ids = list(range(3, 40))
+    want = _logits(ck.state, ck.cfg, ids)
+    got = _logits(back["model"], HRMConfig.from_dict(back["model_config"]), ids)
+    assert (got.argmax(-1) == want.argmax(-1)).float().mean() >= 0.9
+    assert (got - want).abs().max() < 0.1 * want.abs().max()
+    # tied embeddings stay tied: the head is the embedding
+    assert torch.equal(back["model"]["lm_head.weight"], back["model"]["embed.weight"])
+
+
+def test_truncated_file_is_a_clear_error(tiny_llama, tmp_path, capsys):
+    path, _ = tiny_llama
+    out = tmp_path / "hrm.gguf"
+    export_hrm(retrofit(path, "identity"), out, "f32")
+    bad = tmp_path / "bad.gguf"
+    bad.write_bytes(out.read_bytes()[: out.stat().st_size // 3])
+    assert main([str(bad), str(tmp_path / "x.pt")]) == 2
+    assert "error:" in capsys.readouterr().out
+    assert not (tmp_path / "x.pt").exists()
+    try:
+        unpack(tmp_path / "missing.gguf")
+    except ConvertError as e:
+        assert "missing.gguf" in str(e)
+    else:
+        raise AssertionError("a missing file must raise ConvertError")
