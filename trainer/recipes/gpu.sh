@@ -12,7 +12,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state-gpu}" && cd "${1:-$HOME/.local/share/hrmcli-state-gpu}" && pwd)
 export DEVICE=cuda TRAIN_LAYERS=${TRAIN_LAYERS:--1} STEPS=${STEPS:-600} ACCUM=${ACCUM:-16}
-export LR=${LR:-1e-4} EDITS=${EDITS:-40000} PLANS=${PLANS:-1500} MAX_MINUTES=${MAX_MINUTES:-3}
+export LR=${LR:-1e-4} MAX_MINUTES=${MAX_MINUTES:-3}
+export MIX=${MIX:-python=30000,javascript=4000,go=6000,plan=1500}
 export THREADS=${THREADS:-8}
 cd "$ROOT"
 for layout in identity core:22:6:2 planner:2:2; do
