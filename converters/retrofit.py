@@ -184,6 +184,34 @@ def retrofit(path: str | Path, layout: str = "identity", max_seq_len: int | None
     return Checkpoint(cfg, state, tok, prov, prompt_format=CHATML_FORMAT_VERSION)
 
 
+def relayout(payload: dict, layout: str, seed: int = 0) -> Checkpoint:
+    """A tuned identity checkpoint (a trainer payload) placed in another layout.
+
+    Its prelude layers stand in for the source file's blocks, so a core or planner layout
+    starts as the tuned model, not the base; its plan and halt heads are kept, so layouts
+    compared from the same tuned start differ only in where the recursion goes.
+    """
+    cfg = HRMConfig.from_dict(payload["model_config"])
+    if not (cfg.retrofit and cfg.prelude_layers and not cfg.h_layers and not cfg.l_layers):
+        raise ConvertError("relayout reads identity retrofits (every layer in the prelude); "
+                           f"this checkpoint has prelude {cfg.prelude_layers}, "
+                           f"L {cfg.l_layers}, H {cfg.h_layers}")
+    state, n = payload["model"], cfg.prelude_layers
+    weights = {f"blk.{i}.{sub}.weight": state[f"prelude.layers.{i}.{key}"]
+               for i in range(n) for sub, key in _SUB.items()}
+    weights["token_embd.weight"] = state["embed.weight"]
+    weights["output.weight"] = state["lm_head.weight"]
+    weights["output_norm.weight"] = state["norm.weight"]
+    new = replace(cfg, **parse_layout(layout, n))
+    out = build_state(new, weights, n, seed)
+    for k in ("plan_head.weight", "halt_head.weight", "halt_head.bias"):
+        out[k] = state[k].clone()
+    prov = dict(payload.get("provenance") or {}, layout=layout,
+                name=f"HRM-Code ({layout}) from a tuned identity retrofit")
+    return Checkpoint(new, out, payload["tokenizer"], prov,
+                      int(payload.get("prompt_format", CHATML_FORMAT_VERSION)))
+
+
 def save(ck: Checkpoint, out: str | Path) -> Path:
     """Write the retrofit as a trainer checkpoint (what `hrm convert` and the tuner read)."""
     return save_payload({"model": ck.state, "model_config": ck.cfg.to_dict(),
@@ -191,27 +219,40 @@ def save(ck: Checkpoint, out: str | Path) -> Path:
                          "prompt_format": ck.prompt_format, "step": 0}, out)
 
 
+def _checkpoint_io():
+    if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
+        from ..trainer import checkpoint
+    else:  # a source checkout: converters/ beside trainer/ at the top level
+        from trainer import checkpoint
+    return checkpoint
+
+
+def _load_payload(path: str | Path) -> dict:
+    if not Path(path).is_file():
+        raise ConvertError(f"no checkpoint at {path}")
+    return _checkpoint_io().load_checkpoint(path)
+
+
 def save_payload(payload: dict, out: str | Path) -> Path:
     """Write a checkpoint payload atomically with the trainer's own writer."""
-    if __package__.startswith("hrmcli."):  # installed: hrmcli.converters beside hrmcli.trainer
-        from ..trainer.checkpoint import save_checkpoint
-    else:  # a source checkout: converters/ beside trainer/ at the top level
-        from trainer.checkpoint import save_checkpoint
-
-    return save_checkpoint(out, payload)
+    return _checkpoint_io().save_checkpoint(out, payload)
 
 
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     ap = argparse.ArgumentParser(prog="python -m converters.retrofit", description=__doc__.split("\n")[0])
-    ap.add_argument("gguf", help="a llama-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf)")
+    ap.add_argument("gguf", help="a llama-architecture GGUF (e.g. SmolLM2-135M-Instruct.Q4_1.gguf), "
+                    "or a tuned identity checkpoint (.pt) to place in another layout")
     ap.add_argument("out", help="checkpoint file to write (.pt)")
     ap.add_argument("--layout", default="identity", help=f"one of {', '.join(LAYOUTS)}")
     ap.add_argument("--max-seq-len", type=int, default=None)
     args = ap.parse_args(argv)
     try:
-        ck = retrofit(args.gguf, args.layout, args.max_seq_len)
+        if args.gguf.endswith(".pt"):
+            ck = relayout(_load_payload(args.gguf), args.layout)
+        else:
+            ck = retrofit(args.gguf, args.layout, args.max_seq_len)
     except ConvertError as e:
         print(f"error: {e}")
         return 2

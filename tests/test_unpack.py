@@ -65,3 +65,32 @@ def test_truncated_file_is_a_clear_error(tiny_llama, tmp_path, capsys):
         assert "missing.gguf" in str(e)
     else:
         raise AssertionError("a missing file must raise ConvertError")
+
+
+def test_relayout_starts_as_the_tuned_identity_model(tiny_llama, tmp_path):
+    """A tuned identity checkpoint in core and planner layouts computes the same logits at
+    1, 2 and 4 cycles (the new parts start at zero) and keeps its plan head."""
+    from dataclasses import replace
+
+    from converters.retrofit import relayout
+
+    path, _ = tiny_llama
+    ck = retrofit(path, "identity")
+    ck.state["plan_head.weight"] = torch.randn_like(ck.state["plan_head.weight"])
+    payload = {"model": ck.state, "model_config": ck.cfg.to_dict(), "tokenizer": ck.tokenizer_fields,
+               "provenance": ck.provenance, "prompt_format": ck.prompt_format}
+    ids = list(range(5, 30))
+    want = _logits(ck.state, ck.cfg, ids)
+    for layout, field in (("core:2:3:2", "l_cycles"), ("planner:1:2", "h_cycles")):
+        new = relayout(payload, layout)
+        assert new.provenance["layout"] == layout
+        assert torch.equal(new.state["plan_head.weight"], ck.state["plan_head.weight"])
+        for cycles in (1, 2, 4):
+            cfg = replace(new.cfg, **{field: cycles})
+            assert torch.allclose(_logits(new.state, cfg, ids), want, atol=1e-4), (layout, cycles)
+    try:
+        relayout({**payload, "model_config": relayout(payload, "core:2:3:2").cfg.to_dict()}, "core:1:1:1")
+    except ConvertError as e:
+        assert "identity" in str(e)
+    else:
+        raise AssertionError("a non-identity checkpoint must be refused")
