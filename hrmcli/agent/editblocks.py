@@ -1,4 +1,4 @@
-"""Parse SEARCH/REPLACE edit blocks out of model output (docs: shared/docs/edit-format.md).
+"""Parse SEARCH/REPLACE edit blocks out of model output (docs/edit-format.md).
 
 Parsing is kept apart from applying (hrmcli.agent.apply) so that benchmarks and data
 generators can inspect blocks without touching files. The parser is driven by the

@@ -1,6 +1,6 @@
 """HRM-Code: the one model definition, shared by the trainer, the converters and the runtime.
 
-A Hierarchical Reasoning Model for code (after HRM and HRM-Text, see shared/docs/hrm-code.md):
+A Hierarchical Reasoning Model for code (after HRM and HRM-Text, see docs/hrm-code.md):
 two recurrent modules of pre-norm transformer blocks, H (slow, plans) and L (fast, details).
 Per forward, for each of h_cycles: run L l_cycles times on `z_L + z_H + x` (input injection),
 then H once on `z_H + z_L`. Every module call ends in an RMSNorm, so the recurrent state stays
@@ -82,7 +82,7 @@ class HRMConfig:
 
     @property
     def n_applications(self) -> int:
-        """Layer applications per token (N_app in the design notes): FLOPs and KV-cache size."""
+        """Layer applications per token (N_app in docs/hrm-code.md): FLOPs and KV-cache size."""
         return self.prelude_layers + self.h_cycles * (self.h_layers + self.l_cycles * self.l_layers)
 
     def call_plan(self) -> list[tuple[str, int]]:
