@@ -1,7 +1,7 @@
 .PHONY: install test weights weights-scratch lint
 
 install:
-	python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev,llama]'
+	python3 -m venv .venv && . .venv/bin/activate && pip install -e '.[dev,llama,train]'
 
 test:
 	. .venv/bin/activate && python -m pytest -q
@@ -10,7 +10,7 @@ lint:
 	. .venv/bin/activate && ruff check hrmcli trainer converters bench tests
 
 # Reproduce the bundled model: SmolLM2-135M-Instruct retrofitted into HRM-Code, tuned on
-# our edit and plan data, Q4_0, held-out edit suite (resumable; state outside the tree).
+# our edit and plan data, Q8_0, held-out edit suite (resumable; state outside the tree).
 weights:
 	. .venv/bin/activate && SHIP=1 bash trainer/recipes/retrofit.sh
 
