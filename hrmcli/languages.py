@@ -57,6 +57,12 @@ EXTENSIONS: dict[str, Language] = {
 }
 LANGUAGES: tuple[str, ...] = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 FAMILY: dict[str, str] = {lang.name: lang.family for lang in EXTENSIONS.values()}
+# The documentation style `hrm doc` writes unless told otherwise: the one each language's own
+# tools read (C and C++ get javadoc-style /** */ comments, which Doxygen reads).
+DOC_STYLES: dict[str, str] = {
+    "python": "google", "javascript": "jsdoc", "typescript": "jsdoc", "go": "godoc",
+    "rust": "rustdoc", "java": "javadoc", "c": "javadoc", "cpp": "javadoc",
+}
 
 # Grammar key -> (wheel module, function that returns the language pointer).
 GRAMMARS: dict[str, tuple[str, str]] = {
