@@ -4,7 +4,7 @@ head reading matches the torch model at the end of the generated turn."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 import torch
@@ -13,7 +13,7 @@ from bench.speed import code_corpus, random_checkpoint
 from converters.gguf_export import export_hrm
 from hrmcli import prompt_format as pf
 from hrmcli.agent.backends import BackendError
-from hrmcli.agent.backends.base import GenerationOptions, Message
+from hrmcli.agent.backends.base import Generation, GenerationOptions, Message
 from hrmcli.agent.backends.hrm import HRMBackend
 from hrmcli.agent.planner import make_plan
 from hrmcli.agent.prompts import edit_messages, plan_messages, render_hrm
@@ -65,7 +65,7 @@ def test_planner_feeds_the_engine_plan_prompt_ids(model) -> None:
                      on_text=shown.append, max_tokens=12)
     eng = backend.engine
     want = tok.encode(pf.plan_prompt(REQUEST, CONTEXT))
-    assert eng.last.prompt_tokens == len(want) == backend.last.prompt_tokens
+    assert eng.last.prompt_tokens == len(want) == plan.generation.prompt_tokens
     assert eng.turn[:len(want)] == want
     assert plan.raw == "".join(shown)
     # random weights write no parseable plan: the planner says so and uses the default plan
@@ -85,7 +85,7 @@ def test_halt_prob_matches_torch_at_the_end_of_the_turn(model) -> None:
     backend = HRMBackend(path)
     with pytest.raises(BackendError, match="not finished a generation"):
         backend.halt_prob()
-    make_plan(backend, REQUEST, context=CONTEXT, max_tokens=10)
+    plan = make_plan(backend, REQUEST, context=CONTEXT, max_tokens=10)
     got = backend.halt_prob()
     assert isinstance(got, float) and 0.0 <= got <= 1.0
     assert backend.halt_prob() == got  # read once per generation
@@ -95,7 +95,7 @@ def test_halt_prob_matches_torch_at_the_end_of_the_turn(model) -> None:
     ids = tok.encode(pf.plan_prompt(REQUEST, CONTEXT))
     n_prompt = len(ids)
     with torch.no_grad():
-        for _ in range(backend.last.completion_tokens):
+        for _ in range(plan.generation.completion_tokens):
             out = ref(torch.tensor([ids]), torch.tensor([_blocks(tok, ids)]))
             ids.append(int(out.logits[0, -1].argmax()))
         out = ref(torch.tensor([ids]), torch.tensor([_blocks(tok, ids)]))
@@ -103,7 +103,7 @@ def test_halt_prob_matches_torch_at_the_end_of_the_turn(model) -> None:
     want = float(torch.sigmoid(out.halt_logits[0, -1]))
     assert abs(got - want) < 1e-4
     # reading the head leaves the stats of the generation alone
-    assert backend.engine.last.completion_tokens == backend.last.completion_tokens
+    assert backend.engine.last.completion_tokens == plan.generation.completion_tokens
 
 
 class ForcedHRM(HRMBackend):
@@ -114,14 +114,14 @@ class ForcedHRM(HRMBackend):
         super().__init__(path)
         self.want = self.engine.tokenize(script) + [self.engine.tokenizer.eos_id]
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Generation:
         def force(done: Sequence[int], logits):
             out = torch.full_like(logits, -1e9)
             out[self.want[min(len(done), len(self.want) - 1)]] = 0
             return out
 
         opts.logits_processor = force
-        yield from super().stream(messages, opts)
+        return super().stream(messages, opts)
 
 
 def test_tool_tokens_survive_decoding_into_the_plan(model) -> None:
@@ -136,7 +136,7 @@ def test_tool_tokens_survive_decoding_into_the_plan(model) -> None:
     assert plan.steps == steps
     # the raw reply is the plan text with its tool tokens, cut at the <|/plan|> stop
     assert plan.raw == script[:-len(pf.END_PLAN)]
-    assert backend.last.finish_reason == "stop"
+    assert plan.generation.finish_reason == "stop"
     assert 0.0 <= backend.halt_prob() <= 1.0
 
     # an argument written against its tool token still parses

@@ -92,7 +92,7 @@ def test_the_plan_head_chooses_each_tool_at_the_step_number(tuned):
     model.load_state_dict(tuned["checkpoint"].state)
     with torch.no_grad():
         logits = model(torch.tensor([ids])).plan_logits[0]
-    n_prompt = backend.last.prompt_tokens
+    n_prompt = plan.generation.prompt_tokens
     text = ""
     marks = []
     for i in range(n_prompt, len(ids)):

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from hrmcli.agent.backends.base import Backend, GenerationOptions, Message, complete
+from hrmcli.agent.backends.base import Backend, Completion, GenerationOptions, Message, complete
 from hrmcli.agent.prompts import load, plan_messages, render, sections
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.prompt_format import END_PLAN, TOOLS, parse_plan
@@ -36,6 +36,7 @@ class Plan:
     # (tool, probability) the planner's plan head chose per step, when it has one that
     # decides tools (a retrofit HRM-Code); empty when the tools came from text alone.
     head_tools: list[tuple[str, float]] = field(default_factory=list)
+    generation: Completion | None = field(default=None, repr=False)  # the planner's call
 
     def lines(self) -> list[str]:
         return format_steps(self.steps)
@@ -106,15 +107,15 @@ def make_plan(backend: Backend, request: str, *, context: str = "",
               max_tokens: int = 512, allow_fallback: bool = True) -> Plan:
     """A plan for `request` (or, with observations, for what remains of it)."""
     opts = GenerationOptions(max_tokens=max_tokens, temperature=0.0, stop=[END_PLAN])
-    reply = complete(backend, _messages(backend, request, context, observations, done_so_far),
-                     opts, on_text).text
-    head = list(getattr(backend, "last_plan_head", None) or [])
+    done = complete(backend, _messages(backend, request, context, observations, done_so_far),
+                    opts, on_text)
+    reply, head = done.text, list(done.plan_head)
     steps = parse_plan(_tidy(reply))
     if steps:
-        return Plan(steps, reply, head_tools=head)
+        return Plan(steps, reply, head_tools=head, generation=done)
     if not allow_fallback:
         return Plan([], reply, note="the planner's reply held no numbered tool steps",
-                    head_tools=head)
+                    head_tools=head, generation=done)
     return Plan(default_plan(request, context_files), reply, fallback=True,
                 note="the planner's reply held no numbered tool steps; using the default plan",
-                head_tools=head)
+                head_tools=head, generation=done)

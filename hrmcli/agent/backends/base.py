@@ -3,13 +3,17 @@
 Backends: HRM-Code GGUF through our runtime, any GGUF chat model through llama-cpp-python,
 and an OpenAI-compatible server on localhost. The agent, the benchmarks and the TUI talk
 only to this interface (llm-style: Model -> Response).
+
+Each call returns its own `Generation`, which carries that call's result (text, token
+counts, time) once it is consumed. Nothing about a call is kept on the backend, so threads
+that share one backend (the benchmarks run cases on threads) never read each other's counts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Protocol, runtime_checkable
 
 
@@ -42,6 +46,38 @@ class Completion:
     completion_tokens: int
     seconds: float
     finish_reason: str = "stop"  # "stop" | "length" | "context"
+    # (tool, probability) a retrofit's plan head chose per step of a plan turn; empty for
+    # other turns and for models that spell tools as tokens.
+    plan_head: list[tuple[str, float]] = field(default_factory=list)
+
+
+class Generation(Iterator[str]):
+    """One generate call: iterating it yields the text pieces; once they are exhausted,
+    `result` is this call's Completion (text joined from the pieces). Backends build it from
+    a generator that returns the Completion at its end."""
+
+    def __init__(self, pieces: Generator[str, None, Completion]) -> None:
+        self._pieces = pieces
+        self._parts: list[str] = []
+        self.result: Completion | None = None
+
+    def __next__(self) -> str:
+        if self.result is not None:
+            raise StopIteration
+        try:
+            piece = next(self._pieces)
+        except StopIteration as end:
+            done = end.value
+            if not isinstance(done, Completion):
+                raise TypeError("a backend's generator must return its Completion") from None
+            self.result = replace(done, text="".join(self._parts))
+            raise StopIteration from None
+        self._parts.append(piece)
+        return piece
+
+    def close(self) -> None:
+        """Stop early (the caller no longer wants pieces); frees the backend's lock."""
+        self._pieces.close()
 
 
 @runtime_checkable
@@ -49,25 +85,18 @@ class Backend(Protocol):
     name: str
     context_size: int
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
-        """Yield text pieces as they are generated. Sets self.last (a Completion) when done."""
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Generation:
+        """This call's Generation: its pieces as they are generated, then its result."""
         ...
-
-    last: Completion | None
 
 
 def complete(backend: Backend, messages: Sequence[Message], opts: GenerationOptions,
              on_text: Callable[[str], None] | None = None) -> Completion:
     """Run a whole generation, optionally echoing pieces; returns the Completion."""
     t0 = time.perf_counter()
-    parts = []
-    for piece in backend.stream(messages, opts):
-        parts.append(piece)
+    gen = backend.stream(messages, opts)
+    for piece in gen:
         if on_text:
             on_text(piece)
-    text = "".join(parts)
-    last = backend.last
-    if last is None:
-        last = Completion(text, 0, 0, time.perf_counter() - t0)
-    return Completion(text, last.prompt_tokens, last.completion_tokens,
-                      time.perf_counter() - t0, last.finish_reason)
+    assert gen.result is not None  # the loop above exhausted it
+    return replace(gen.result, seconds=time.perf_counter() - t0)

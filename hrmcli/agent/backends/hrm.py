@@ -10,7 +10,8 @@ A retrofit (a pretrained chat vocabulary, ChatML) plans with its plan head, as H
 designed to: in a plan turn (a trailing "plan" message) each line starts with the step
 number, the plan head (on z_H, where tuning trains it: the position after `N.`) picks the
 tool, and its spelling ` tool` is forced; the language model writes only the argument
-(PlanHeadSteps). `last_plan_head` tells which tools the head chose and how sure it was.
+(PlanHeadSteps). The call's Completion.plan_head tells which tools the head chose and how
+sure it was.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 
 import torch
 
 from hrmcli.agent.backends import BackendError, ContextExceeded
-from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
+from hrmcli.agent.backends.base import Completion, Generation, GenerationOptions, Message
 from hrmcli.agent.prompts import HRM_STYLE, IM_END, PLAN_ROLE, render_chatml, render_hrm
 from hrmcli.prompt_format import TOOLS
 
@@ -107,23 +108,22 @@ class HRMBackend:
     prompt_style = HRM_STYLE
     supports_logits_processor = True
 
-    def __init__(self, model_path: str | Path) -> None:
+    def __init__(self, model_path: str | Path, engine=None) -> None:
+        """`engine`: an Engine already built (hrm eval wraps a checkpoint's model in one);
+        model_path then only names it."""
         from hrmcli.runtime.engine import Engine
 
         self.path = Path(model_path)
         self.name = self.path.name
         try:
-            self.engine = Engine.load(str(self.path))
+            self.engine = engine or Engine.load(str(self.path))
         except (OSError, ValueError) as e:
             raise BackendError(f"cannot load HRM-Code model {self.path}: {e}") from e
         self.context_size = int(self.engine.n_ctx)
-        self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
         self._sep_ok: torch.Tensor | None = None
+        self._generated = False  # the engine holds a finished generation for halt_prob
         self._halt: float | None = None
-        # (tool, probability) the plan head chose for each step of the last plan turn of a
-        # retrofit; empty for other turns and for models that spell tools as tokens.
-        self.last_plan_head: list[tuple[str, float]] = []
 
     def token_bytes(self) -> list[bytes]:
         """Bytes of every token id (b"" for control tokens), for constrained decoding."""
@@ -145,9 +145,10 @@ class HRMBackend:
         The head was trained on "edit applied and tests passed": at the end of an assistant
         turn it is near 1 when that turn finished the task and near 0 when more work (a
         repair) followed. The agent loop stops once it reaches 0.5. It reads whichever
-        generation ran last on this backend (a plan or an edit reply).
+        generation ran last on this backend (a plan or an edit reply): the head is the
+        engine's state, not a call's result.
         """
-        if self.last is None:
+        if not self._generated:
             raise BackendError(f"{self.name} has not finished a generation to read the halt head at")
         if self._halt is None:
             self.engine.end_of_turn()
@@ -159,14 +160,18 @@ class HRMBackend:
         retrofit of a pretrained chat model."""
         return render_chatml(messages) if self.engine.tokenizer.is_chat else render_hrm(messages)
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
-        with _GENERATE:
-            yield from self._stream(messages, opts)
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Generation:
+        return Generation(self._locked(messages, opts))
 
-    def _stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
-        self.last = None
+    def _locked(self, messages: Sequence[Message], opts: GenerationOptions
+                ) -> Generator[str, None, Completion]:
+        with _GENERATE:
+            return (yield from self._stream(messages, opts))
+
+    def _stream(self, messages: Sequence[Message], opts: GenerationOptions
+                ) -> Generator[str, None, Completion]:
+        self._generated = False
         self._halt = None
-        self.last_plan_head = []
         t0 = time.perf_counter()
         prompt = self.render(messages)
         prompt_tokens = len(self.engine.tokenize(prompt))
@@ -184,10 +189,10 @@ class HRMBackend:
             temperature=opts.temperature, top_p=opts.top_p, stop=opts.stop,
             logits_processor=processor, seed=opts.seed,
         )
-        if head is not None:
-            self.last_plan_head = list(head.steps)
         stats = self.engine.last
-        self.last = Completion(
+        self._generated = True
+        return Completion(
             text="", prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,
             seconds=time.perf_counter() - t0, finish_reason=stats.finish_reason,
+            plan_head=list(head.steps) if head is not None else [],
         )

@@ -13,11 +13,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from pathlib import Path
 
 from hrmcli.agent.backends import BackendError
-from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
+from hrmcli.agent.backends.base import Completion, Generation, GenerationOptions, Message
 from hrmcli.agent.prompts import CHAT_STYLE, HRM_STYLE, inline_files, render_hrm
 from hrmcli.prompt_format import ASSISTANT
 
@@ -52,7 +52,6 @@ class LlamaCppBackend:
             raise BackendError(f"llama.cpp could not load {self.path}: {e}") from e
         self.context_size = self.llm.n_ctx()
         self.prompt_style = self._prompt_style()
-        self.last: Completion | None = None
         self._token_bytes: list[bytes] | None = None
 
     def token_bytes(self) -> list[bytes]:
@@ -84,14 +83,18 @@ class LlamaCppBackend:
             yield {"text": choice.get("delta", {}).get("content"),
                    "finish_reason": choice.get("finish_reason")}
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
-        with _GENERATE:
-            yield from self._stream(messages, opts)
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Generation:
+        return Generation(self._locked(messages, opts))
 
-    def _stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+    def _locked(self, messages: Sequence[Message], opts: GenerationOptions
+                ) -> Generator[str, None, Completion]:
+        with _GENERATE:
+            return (yield from self._stream(messages, opts))
+
+    def _stream(self, messages: Sequence[Message], opts: GenerationOptions
+                ) -> Generator[str, None, Completion]:
         from llama_cpp import LogitsProcessorList
 
-        self.last = None
         t0 = time.perf_counter()
         counter = _TokenCounter()
         procs = LogitsProcessorList(
@@ -105,7 +108,7 @@ class LlamaCppBackend:
                     yield chunk["text"]
         except ValueError as e:  # llama-cpp-python raises ValueError when the prompt overflows
             raise BackendError(f"{self.name}: {e}") from e
-        self.last = Completion(
+        return Completion(
             text="",
             prompt_tokens=counter.prompt_tokens,
             completion_tokens=counter.calls,

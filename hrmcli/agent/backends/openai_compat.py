@@ -13,11 +13,11 @@ import http.client
 import ipaddress
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from hrmcli.agent.backends import BackendError
-from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
+from hrmcli.agent.backends.base import Completion, Generation, GenerationOptions, Message
 from hrmcli.agent.prompts import inline_files
 
 DEFAULT_TIMEOUT_S = 900.0
@@ -60,7 +60,6 @@ class OpenAICompatBackend:
         self.context_size = context_size
         self.timeout_s = timeout_s
         self.api_key = api_key
-        self.last: Completion | None = None
 
     def _connection(self) -> http.client.HTTPConnection:
         cls = http.client.HTTPSConnection if self.scheme == "https" else http.client.HTTPConnection
@@ -83,10 +82,13 @@ class OpenAICompatBackend:
             body["seed"] = opts.seed
         return body
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Generation:
         if opts.logits_processor is not None:
             raise BackendError("an OpenAI-compatible server cannot take a logits processor")
-        self.last = None
+        return Generation(self._stream(messages, opts))
+
+    def _stream(self, messages: Sequence[Message], opts: GenerationOptions
+                ) -> Generator[str, None, Completion]:
         t0 = time.perf_counter()
         headers = {"Content-Type": "application/json", "Accept": "text/event-stream"}
         if self.api_key:
@@ -123,7 +125,7 @@ class OpenAICompatBackend:
                     if text:
                         pieces += 1
                         yield text
-            self.last = Completion(
+            return Completion(
                 text="",
                 prompt_tokens=int(usage.get("prompt_tokens", 0)),
                 completion_tokens=int(usage.get("completion_tokens", pieces)),
