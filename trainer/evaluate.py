@@ -3,8 +3,9 @@
 Metrics are the ones the product depends on, computed through the product's own parts:
 - loss and bits per byte per language on held-out code (bytes of the decoded text, so
   numbers compare across tokenizers);
-- SEARCH/REPLACE apply rate and exact match: greedy decoding with the runtime's KV-cache
-  prefill/decode, then the agent's parser and applier on the prompt's files in a temp dir;
+- SEARCH/REPLACE apply rate and exact match: each task run through hrm edit's own coder
+  (hrmcli.agent.coder.EditCoder: its prompts, constrained decoding and repairs) on the
+  runtime's engine, on the prompt's files in a temp dir;
 - tool-plan exact match through prompt_format.parse_plan;
 - halt-head accuracy at the end of labelled assistant turns (teacher forced).
 """
@@ -23,11 +24,13 @@ import torch
 import torch.nn.functional as F
 
 from hrmcli import prompt_format as pf
+from hrmcli.agent.backends.base import GenerationOptions
 from hrmcli.runtime.model import HRMCode, KVCache, block_ids
 
 from .batching import IGNORE, Example, SpecialIds, Tokenizer, TokenStream, encode_example
 
 _FILE_RE = re.compile(re.escape(pf.FILE) + r"([^\n]*)\n(.*?)" + re.escape(pf.END_FILE), re.S)
+_USER_RE = re.compile(re.escape(pf.USER) + r"(.*?)" + re.escape(pf.END_USER), re.S)
 
 
 @torch.no_grad()
@@ -119,11 +122,7 @@ def apply_answer(files: list[tuple[str, str]], answer: str) -> dict[str, str] | 
     if not parsed.ok or not parsed.blocks:
         return None
     with tempfile.TemporaryDirectory(prefix="hrm-eval-") as tmp:
-        root = Path(tmp)
-        for path, text in files:
-            dest = root / path
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            dest.write_text(text, encoding="utf-8")
+        root = _write_files(Path(tmp), files)
         try:
             res = apply_edits(parsed.blocks, root)
         except (OSError, ValueError):
@@ -135,24 +134,64 @@ def apply_answer(files: list[tuple[str, str]], answer: str) -> dict[str, str] | 
 
 def edit_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,
                  max_new: int, tick: Callable[[], None] | None = None) -> dict[str, Any]:
-    """Apply rate and exact match of greedy answers on held-out edit tasks that fit."""
+    """Apply rate and exact match on held-out edit tasks, each edited the way `hrm edit`
+    edits: the files written to a temp dir and EditCoder run on them through our runtime,
+    so the prompts, constrained SEARCH decoding, repairs and context handling are hrm edit's
+    own. A task is skipped when its reference answer does not apply or its prompt is not the
+    one hrm edit would send for its files and request (a layout hrm edit never uses)."""
+    from hrmcli.agent.coder import CoderError, EditCoder
+
+    backend = _checkpoint_backend(model, tok)
+    opts = GenerationOptions(max_tokens=max_new, temperature=0.0)
     applied = exact = tried = skipped = 0
     for ex in examples:
-        prompt = tok.encode(ex["prompt"])
         files = prompt_files(ex["prompt"])
+        task = _user_text(ex["prompt"])
         want = apply_answer(files, ex["answer"])
-        if want is None or len(prompt) + 8 > model.cfg.max_seq_len:
+        if want is None or task is None or pf.edit_prompt(files, task) != ex["prompt"] \
+                or len(tok.encode(ex["prompt"])) + 8 > model.cfg.max_seq_len:
             skipped += 1
         else:
             tried += 1
-            text = tok.decode(greedy_generate(model, prompt, sp, max_new), skip_control=True)
-            got = apply_answer(files, text)
-            applied += got is not None
-            exact += got == want
+            with tempfile.TemporaryDirectory(prefix="hrm-eval-") as tmp:
+                root = _write_files(Path(tmp), files)
+                coder = EditCoder(backend, root, options=opts)
+                try:
+                    outcome = coder.run([p for p, _ in files], task)
+                except CoderError:
+                    outcome = None
+                if outcome is not None and outcome.applied:
+                    applied += 1
+                    exact += {p: (root / p).read_text(encoding="utf-8") for p, _ in files} == want
         if tick:
             tick()
     return {"tasks": tried, "skipped": skipped, "apply_rate": applied / tried if tried else None,
             "exact_match": exact / tried if tried else None}
+
+
+def _checkpoint_backend(model: HRMCode, tok: Tokenizer):
+    """The checkpoint's model (a copy: the engine wraps its heads) as hrm edit's backend."""
+    import copy
+
+    from hrmcli.agent.backends.hrm import HRMBackend
+    from hrmcli.runtime.engine import Engine
+    from hrmcli.runtime.gguf_load import Loaded
+
+    m = copy.deepcopy(model).eval()
+    return HRMBackend("checkpoint", Engine(Loaded(cfg=m.cfg, model=m, tokenizer=tok, metadata={})))
+
+
+def _user_text(prompt: str) -> str | None:
+    m = _USER_RE.search(prompt)
+    return m.group(1) if m else None
+
+
+def _write_files(root: Path, files: list[tuple[str, str]]) -> Path:
+    for path, text in files:
+        dest = root / path
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_text(text, encoding="utf-8")
+    return root
 
 
 def plan_metrics(model: HRMCode, tok: Tokenizer, examples: list[Example], sp: SpecialIds,

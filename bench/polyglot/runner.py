@@ -1,4 +1,7 @@
-"""One exercise through Aider's procedure (or its reference solution), and a whole run."""
+"""One exercise through Aider's procedure (or its reference solution), and a whole run.
+
+The model's edits go through hrm edit's own coder (EditCoder), so the score is the score of
+the edit path users run; the exercise tests run in the benchmark sandbox (testrun)."""
 
 from __future__ import annotations
 
@@ -6,11 +9,12 @@ import json
 import os
 import re
 import shutil
+import statistics
 import tempfile
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..sandbox import Sandbox
@@ -34,6 +38,8 @@ class RunConfig:
     timeout: int = TEST_TIMEOUT
     backend: object | None = None  # hrmcli Backend; None in reference mode
     max_tokens: int = 4096
+    constrain: bool = True  # constrained SEARCH decoding, as hrm edit (--no-constrain)
+    repeat: int = 1  # runs per exercise; `duration` is their median, the rest is run 1's
     sandbox: Sandbox | None = None  # where tests run; None: isolated (testrun.sandbox_for)
 
 
@@ -48,7 +54,6 @@ class _Counters:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     model_seconds: float = 0.0
-    replies: list[str] = field(default_factory=list)
 
 
 def _copy(ex: Exercise) -> Path:
@@ -99,22 +104,25 @@ def run_exercise(ex: Exercise, cfg: RunConfig) -> dict:
 
 def _model_tries(ex: Exercise, cfg: RunConfig, work: Path,
                  c: _Counters) -> tuple[list[bool], int, str]:
-    from hrmcli.agent.prompts import CHAT_STYLE, edit_messages
+    """Aider's tries, each edit made by hrm edit's own coder (hrmcli.agent.coder.EditCoder:
+    its prompts, constrained decoding, repairs and context handling), with the chat history
+    kept between requests as Aider keeps it."""
+    from hrmcli.agent.backends.base import GenerationOptions, Message
+    from hrmcli.agent.coder import EditCoder
 
     root_rel = _solution_root(ex)
     root = work / root_rel if root_rel else work
     visible = [os.path.relpath(s, root_rel or ".") for s in ex.solution]
-    files = [(v, (root / v).read_text(encoding="utf-8", errors="replace")) for v in visible]
-    style = getattr(cfg.backend, "prompt_style", CHAT_STYLE)
-    task = prompts.first_message(ex.instructions(), ex.solution)
-    messages = edit_messages(files, task, style=style, edit_format=cfg.edit_format)
+    history: list[Message] = []
+    coder = EditCoder(cfg.backend, root, edit_format=cfg.edit_format, constrain=cfg.constrain,
+                      options=GenerationOptions(max_tokens=cfg.max_tokens, temperature=0.0),
+                      history=history)
+    request = prompts.first_message(ex.instructions(), ex.solution)
     outcomes, timeouts, output = [], 0, ""
     for attempt in range(cfg.tries):
         if attempt > 0:
-            from hrmcli.agent.backends.base import Message
-
-            messages.append(Message("user", prompts.test_failure_message(output, ex.solution)))
-        _edit_round(messages, cfg, root, visible, c, style)
+            request = prompts.test_failure_message(output, ex.solution)
+        _edit_round(coder, request, visible, c)
         if c.exhausted_context_windows:
             outcomes.append(False)
             break
@@ -126,75 +134,43 @@ def _model_tries(ex: Exercise, cfg: RunConfig, work: Path,
     return outcomes, timeouts, output
 
 
-def _edit_round(messages: list, cfg: RunConfig, root: Path, visible: list[str],
-                c: _Counters, style: str) -> bool:
-    """One try's model call plus up to 3 repairs; True when an edit applied and linted clean."""
-    from hrmcli.agent.backends.base import GenerationOptions, Message, complete
-    from hrmcli.agent.prompts import repair_messages
+def _edit_round(coder, request: str, visible: list[str], c: _Counters) -> bool:
+    """One try: the request plus at most MAX_REPAIRS extra model calls, spent by the coder
+    on replies that do not parse or apply and here on lint errors after an edit applied.
+    True when an edit applied and linted clean."""
+    from hrmcli.agent.backends import BackendError, ContextExceeded
+    from hrmcli.agent.coder import CoderError
 
-    opts = GenerationOptions(max_tokens=cfg.max_tokens, temperature=0.0)
-    for _ in range(1 + MAX_REPAIRS):
+    calls = 1 + MAX_REPAIRS
+    while calls > 0:
+        coder.max_repairs = calls - 1
         try:
-            comp = complete(cfg.backend, messages, opts)
-        except Exception as e:  # a backend failure is counted like Aider's error outputs
-            c.num_error_outputs += 1
-            c.replies.append(f"<error: {e}>")
-            return False
-        c.prompt_tokens += comp.prompt_tokens
-        c.completion_tokens += comp.completion_tokens
-        c.model_seconds += comp.seconds
-        c.lazy_comments += len(_LAZY.findall(comp.text))
-        if comp.finish_reason == "context":
+            outcome = coder.propose(visible, request)
+        except ContextExceeded:
             c.exhausted_context_windows += 1
             return False
-        problem = _apply(comp.text, cfg.edit_format, root, visible)
-        if problem:
+        except (BackendError, CoderError):  # counted like Aider's error outputs
+            c.num_error_outputs += 1
+            return False
+        calls -= outcome.attempts
+        c.prompt_tokens += outcome.prompt_tokens
+        c.completion_tokens += outcome.tokens
+        c.model_seconds += outcome.seconds
+        c.lazy_comments += len(_LAZY.findall(outcome.reply))
+        # every reply before the last was repaired; the last too when it never applied
+        c.num_malformed_responses += outcome.attempts - (1 if outcome.well_formed else 0)
+        if not outcome.well_formed:
+            return False
+        if not coder.apply_proposal(outcome).applied:
             c.num_malformed_responses += 1
-            messages.extend(repair_messages(comp.text, problem, style))
-            continue
-        messages.append(Message("assistant", comp.text))
-        report = "\n".join(r for r in (lint_file(root / v, v) for v in visible) if r)
-        if report:
-            c.syntax_errors += 1
-            c.indentation_errors += "IndentationError" in report
-            messages.append(Message("user", prompts.lint_message(report)))
-            continue
-        return True
+            return False
+        report = "\n".join(r for r in (lint_file(coder.root / v, v) for v in visible) if r)
+        if not report:
+            return True
+        c.syntax_errors += 1
+        c.indentation_errors += "IndentationError" in report
+        request = prompts.lint_message(report)
     return False
-
-
-def _apply(text: str, edit_format: str, root: Path, visible: list[str]) -> str:
-    """'' when applied, else the failure report for the model."""
-    from hrmcli.agent.apply import apply_edits, apply_whole_files
-
-    if edit_format == "whole":
-        from hrmcli.agent.wholefile import MalformedWholeFile, parse_whole_files
-
-        try:
-            blocks = parse_whole_files(text)
-        except MalformedWholeFile as e:
-            return str(e)
-        outside = [b.path for b in blocks if b.path not in visible]
-        if not blocks or outside:
-            return _outside_report(outside, visible)
-        result = apply_whole_files(blocks, root)
-    else:
-        from hrmcli.agent.editblocks import parse_edits
-
-        parsed = parse_edits(text)
-        if parsed.errors:
-            return "\n".join(str(e) for e in parsed.errors)
-        outside = [b.path for b in parsed.blocks if b.path not in visible]
-        if not parsed.blocks or outside:
-            return _outside_report(outside, visible)
-        result = apply_edits(parsed.blocks, root)
-    return "\n".join(str(f) for f in result.failed)
-
-
-def _outside_report(outside: list[str], visible: list[str]) -> str:
-    if outside:
-        return f"Only these files may be edited: {', '.join(visible)}; not {', '.join(outside)}."
-    return f"No edits found. Reply with edits to {', '.join(visible)} in the required format."
 
 
 def results_path(run_dir: Path, ex: Exercise) -> Path:
@@ -216,6 +192,10 @@ def run_all(exercises: list[Exercise], cfg: RunConfig, run_dir: Path, threads: i
         res = load_result(run_dir, ex)
         if res is None:
             res = run_exercise(ex, cfg)
+            if cfg.repeat > 1 and not cfg.reference:
+                runs = [res["duration"]] + [run_exercise(ex, cfg)["duration"]
+                                            for _ in range(cfg.repeat - 1)]
+                res.update(duration=statistics.median(runs), durations=runs)
             out = results_path(run_dir, ex)
             out.parent.mkdir(parents=True, exist_ok=True)
             tmp = out.with_suffix(".tmp")

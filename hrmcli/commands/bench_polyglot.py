@@ -39,8 +39,15 @@ def polyglot(
     no_sandbox: bool = typer.Option(False, "--no-sandbox", help="Run tests unisolated: as you, "
                                     "with your environment, network and files."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON summary object last."),
+    no_constrain: bool = typer.Option(False, "--no-constrain", help="As hrm edit --no-constrain."),
+    max_tokens: int = typer.Option(4096, "--max-tokens", help="Most tokens per model reply."),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Run each exercise N times; "
+                               "seconds_per_case uses each one's median model time."),
 ) -> None:
-    """Run the polyglot benchmark (or validate toolchains with --reference)."""
+    """Run the polyglot benchmark (or validate toolchains with --reference). Each edit is
+    made by hrm edit's own coder (its prompts, constrained decoding, repairs and context
+    handling); tests run in the benchmark sandbox. Exercises whose toolchain is incomplete
+    are reported per language with the package to install, not counted as failures."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from hrmcli.bench.polyglot import toolchains
@@ -73,7 +80,16 @@ def polyglot(
     skipped = {lang: st for lang, st in status.items() if not st.ok}
     for lang, st in skipped.items():
         err.print(f"[yellow]skipping {lang}: {st.reason}[/yellow] (fix: {st.fix})")
-    runnable = [e for e in exercises if e.lang not in skipped]
+    # Exercises that need more than their language's tools (a newer Go, a Boost library, a
+    # Maven artifact, a crate) are not run: a missing library is the toolchain's failure,
+    # never counted against the model or the reference solutions.
+    blocked = {e.name: gaps for e in exercises if e.lang not in skipped
+               and (gaps := toolchains.missing_for(e.lang, e.path))}
+    for name, gaps in blocked.items():
+        for g in gaps:
+            err.print(f"[yellow]toolchain missing for {name}: {g.reason}[/yellow] (fix: {g.fix})",
+                      highlight=False)
+    runnable = [e for e in exercises if e.lang not in skipped and e.name not in blocked]
 
     try:
         sandbox = open_sandbox(LIMITS, no_sandbox)
@@ -89,7 +105,8 @@ def polyglot(
         _fail(f"--resume {resume} is not a run directory")
     run_dir.mkdir(parents=True, exist_ok=True)
     cfg = RunConfig(model=name, edit_format=edit_format, tries=1 if reference else tries,
-                    reference=reference, backend=backend, sandbox=sandbox)
+                    reference=reference, backend=backend, sandbox=sandbox,
+                    max_tokens=max_tokens, constrain=not no_constrain, repeat=repeat)
 
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err) as bar:
@@ -110,7 +127,10 @@ def polyglot(
     summary = summarize(results, len(exercises), cfg.tries, name,
                         "reference" if reference else edit_format, totals)
     summary["run_dir"] = str(run_dir)
+    summary["repeat"] = 1 if reference else repeat
     summary["skipped_languages"] = {lang: st.reason for lang, st in skipped.items()}
+    summary["toolchain_missing"] = {name: [f"{g.reason} (fix: {g.fix})" for g in gaps]
+                                    for name, gaps in blocked.items()}
     summary["failures"] = {f"{r['language']}/{r['testcase']}": r["test_output_tail"][-300:]
                            for r in results if not any(r["tests_outcomes"])}
     (run_dir / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
@@ -156,6 +176,8 @@ def _print_table(s: dict, tries: int) -> None:
         err.print(f"[red]failed[/red] {name}: {tail.strip().splitlines()[-1] if tail.strip() else ''}")
     for lang, reason in s["skipped_languages"].items():
         err.print(f"[yellow]skipped[/yellow] {lang}: {reason}")
+    for name, gaps in s["toolchain_missing"].items():
+        err.print(f"[yellow]not run (toolchain)[/yellow] {name}: {'; '.join(gaps)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -83,16 +83,17 @@ def file_message(path: str, content: str) -> Message:
 
 
 def edit_messages(files: Sequence[tuple[str, str]], task: str, style: str = CHAT_STYLE,
-                  edit_format: str = "diff") -> list[Message]:
-    """The opening messages of an edit request."""
+                  edit_format: str = "diff", history: Sequence[Message] = ()) -> list[Message]:
+    """The opening messages of an edit request. Earlier turns of the conversation
+    (`history`) come before the files, so the files are always shown as they are now."""
     if edit_format not in EDIT_FORMATS:
         raise ValueError(f"unknown edit format {edit_format!r}; use one of {EDIT_FORMATS}")
     if style == HRM_STYLE:
-        return [file_message(p, c) for p, c in files] + [Message("user", task)]
+        return [*history, *(file_message(p, c) for p, c in files), Message("user", task)]
     rules = load("edit_rules.md" if edit_format == "diff" else "whole_rules.md")
     system = f"{load('chat_system.md').strip()}\n\n{rules.strip()}"
     user = f"{files_text(files)}\n\nTask: {task}" if files else f"Task: {task}"
-    return [Message("system", system), *_few_shot(edit_format), Message("user", user)]
+    return [Message("system", system), *_few_shot(edit_format), *history, Message("user", user)]
 
 
 def repair_messages(reply: str, report: str, style: str = CHAT_STYLE) -> list[Message]:
