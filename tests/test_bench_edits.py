@@ -180,6 +180,22 @@ def test_bad_replies_are_repaired_then_counted_as_not_applied(tmp_path: Path, mo
     assert s["applied"] == 1 and s["solved"] == 0 and s["total"] == 2
 
 
+def test_repeat_times_each_edit_and_reports_the_median(tmp_path: Path, monkeypatch):
+    """--repeat 3: each task is edited three times (fresh repos), its seconds are the median
+    of the three edit times, and the summary says how many runs it took."""
+    import statistics
+
+    monkeypatch.setenv("HRM_HOME", str(tmp_path / "home"))
+    task = _one_per_language(1)[0]
+    with ScriptedServer([reference_blocks(task)] * 3) as srv:
+        s = run_suite(f"openai:{srv.url}#scripted", [task], threads=1, repeat=3)
+    [t] = s["tasks"]
+    assert len(srv.requests) == 3 and s["repeat"] == 3
+    assert len(t["seconds_runs"]) == 3 and all(x > 0 for x in t["seconds_runs"])
+    assert t["seconds"] == round(statistics.median(t["seconds_runs"]), 3)
+    assert s["seconds_per_task"] == t["seconds"] and t["applied"] and t["solved"]
+
+
 def test_unknown_model_is_one_clear_line(tmp_path: Path):
     r = hrm(tmp_path, tmp_path / "home", "bench", "edits", "--model", "no-such-model",
             "--limit", "1")

@@ -31,6 +31,13 @@ KEYS = ("prefill_tps", "decode_tps", "ttft_s", "peak_rss_mb", "llama_prefill_tps
         "llama_decode_tps", "llama_ttft_s", "prefill_ratio", "decode_ratio", "repeat")
 
 
+@pytest.fixture(autouse=True)
+def _own_home(tmp_path, monkeypatch):
+    """Runs record to the history store under HRM_HOME: a temp dir, never the user's (the
+    subprocesses inherit it)."""
+    monkeypatch.setenv("HRM_HOME", str(tmp_path / "hrm-home"))
+
+
 def _bench(model, tmp_path, *extra: str) -> dict:
     env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"), HRM_HOME=str(tmp_path / "h"))
     r = subprocess.run([sys.executable, "-m", "hrmcli", "bench", "speed", "--model", str(model),

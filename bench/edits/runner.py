@@ -47,6 +47,7 @@ class TaskResult:
     skipped: bool = False
     seconds: float = 0.0
     check_seconds: float = 0.0
+    seconds_runs: list[float] = field(default_factory=list)  # each edit's time with --repeat
     attempts: int = 0
     tokens: int = 0
     error: str | None = None
@@ -285,7 +286,7 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
               kinds: Sequence[str] | None = None, limit: int | None = None, threads: int = 2,
               settings: EditSettings | None = None, backend: Any = None,
               timeout: float = CHECK_TIMEOUT, record: bool = False, variant: str | None = None,
-              on_start: Callable[[EditTask], None] | None = None,
+              repeat: int = 1, on_start: Callable[[EditTask], None] | None = None,
               on_result: Callable[[TaskResult], None] | None = None) -> dict[str, Any]:
     """Run the edit suite and return the summary `hrm bench edits --json` prints.
 
@@ -294,8 +295,10 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
     kinds and limit. `backend` reuses an already loaded backend; `reference=True` applies
     the reference solutions instead of a model. `record=True` stores the summary in the
     history database (`hrm bench report` shows it); `variant` names the selection there
-    (default: derived from the arguments), since regressions compare runs of one variant. Raises BackendError when the model
-    cannot be loaded and SuiteError for an unknown task, language or kind."""
+    (default: derived from the arguments), since regressions compare runs of one variant.
+    `repeat` edits each task that many times (each in a fresh repo) and takes the median
+    edit time as its `seconds`; the outcome checked is the first edit's. Raises BackendError
+    when the model cannot be loaded and SuiteError for an unknown task, language or kind."""
     from hrmcli.agent.bench_history import hrm_version, model_identity, record_bench_run
 
     settings = settings or EditSettings()
@@ -340,6 +343,10 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
                     res = apply_reference(task, ws.repo)
                 else:
                     res = edit_like_hrm_edit(backend, task, ws.repo, settings)
+                    if repeat > 1:
+                        res.seconds_runs = [res.seconds,
+                                            *_edit_times(backend, task, settings, repeat - 1)]
+                        res.seconds = statistics.median(res.seconds_runs)
             except Exception as e:  # one broken task must not lose the whole run
                 res = TaskResult(task.id, task.lang, task.kind,
                                  error=f"internal error: {type(e).__name__}: {e}")
@@ -363,12 +370,24 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
     summary.update(
         reference=reference, hrm_version=hrm_version(),
         variant=variant or variant_name(reference, langs, kinds, limit, ids, settings),
-        settings=asdict(settings),
+        settings=asdict(settings), repeat=1 if reference else repeat,
         skipped_languages={r.lang: r.error for r in ordered if r.skipped},
     )
     if record:
         summary["history_id"] = record_bench_run("edits", summary)
     return summary
+
+
+def _edit_times(backend: Any, task: EditTask, settings: EditSettings, n: int) -> list[float]:
+    """Edit seconds of n more runs of one task, each in its own fresh repo (--repeat)."""
+    times = []
+    for _ in range(n):
+        ws = make_workspace(task)
+        try:
+            times.append(edit_like_hrm_edit(backend, task, ws.repo, settings).seconds)
+        finally:
+            ws.remove()
+    return times
 
 
 def _counts(rs: list[TaskResult]) -> dict[str, Any]:

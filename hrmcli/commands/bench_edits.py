@@ -43,6 +43,8 @@ def edits(
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens per model reply."),
     no_record: bool = typer.Option(False, "--no-record", help="Do not store the run in the history."),
     list_tasks: bool = typer.Option(False, "--list", help="List the selected tasks and exit."),
+    repeat: int = typer.Option(1, "--repeat", min=1, help="Edit each task N times; s/task "
+                               "uses each task's median edit time (the JSON says `repeat`)."),
 ) -> None:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -84,7 +86,7 @@ def edits(
                                 settings=settings, backend=backend, record=not no_record,
                                 variant=variant_name(reference, _csv(lang), _csv(kind), limit,
                                                      _csv(task_ids), settings),
-                                on_start=started, on_result=done)
+                                repeat=repeat, on_start=started, on_result=done)
         except KeyboardInterrupt:
             err.print("[yellow]interrupted;[/] nothing was recorded")
             raise typer.Exit(130) from None
