@@ -111,6 +111,21 @@ def test_ranking_puts_personalised_files_neighbours_first(repo: Path, tmp_path: 
     assert (top.path, top.name) == ("go/store.go", "NewStore")
 
 
+def test_related_files_walk_references_both_ways(repo: Path, tmp_path: Path) -> None:
+    rm = RepoMap(repo, cache_dir=tmp_path / "cache")
+    # From a definition file, its callers: the one-way ranking cannot reach them.
+    for definer, caller in [("go/store.go", "go/main.go"), ("js/util.js", "js/index.js"),
+                            ("java/Account.java", "java/Bank.java")]:
+        related = [f for f, _ in rm.related_files(chat_files=[definer])]
+        assert related == [caller], (definer, related)  # no edge to anything else
+        assert caller not in rm.ranked_files(chat_files=[definer])[:1]
+    # From a caller, what it uses; from a mentioned name alone, its definer and its users.
+    assert [f for f, _ in rm.related_files(chat_files=["py/app.py"])] == ["py/geometry.py"]
+    by_name = dict(rm.related_files(mentioned={"totalOf"}))
+    assert set(by_name) == {"ts/types.ts", "ts/view.tsx"} and min(by_name.values()) > 0
+    assert rm.related_files() == []  # nothing to start from
+
+
 def test_render_respects_token_budget(repo: Path, tmp_path: Path) -> None:
     rm = RepoMap(repo, cache_dir=tmp_path / "cache")
     full = rm.render(budget=100_000)

@@ -302,30 +302,8 @@ class RepoMap:
         tags = self.all_tags()
         chat = {self._rel(f) for f in chat_files}
         mentioned = set(mentioned)
-        definers: dict[str, set[str]] = defaultdict(set)
-        for path, t in tags.items():
-            for d in t.defs:
-                definers[d.name].add(path)
-        edges: dict[tuple[str, str], float] = defaultdict(float)
-        edge_names: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
-        for src, t in tags.items():
-            for name, count in t.refs.items():
-                targets = definers.get(name)
-                if not targets:
-                    continue
-                mul = 10.0 if name in mentioned else 1.0
-                if name.startswith("_"):
-                    mul *= 0.1
-                w = mul * math.sqrt(count) / len(targets)
-                for dst in targets:
-                    if dst == src:
-                        continue
-                    edges[(src, dst)] += w
-                    edge_names[(src, dst)][name] = edge_names[(src, dst)].get(name, 0.0) + w
-        person: dict[str, float] = {f: 1.0 for f in chat if f in tags}
-        for name in mentioned:
-            for f in definers.get(name, ()):
-                person[f] = person.get(f, 0.0) + 1.0
+        definers, edges, edge_names = _reference_graph(tags, mentioned)
+        person = _personalization(tags, chat, mentioned, definers)
         nodes = sorted(tags)
         rank = pagerank(nodes, dict(edges), person)
         out_w: dict[str, float] = defaultdict(float)
@@ -355,6 +333,30 @@ class RepoMap:
             seen.setdefault(r.path, None)
         return list(seen)
 
+    def related_files(self, chat_files: Iterable[str] = (),
+                      mentioned: Iterable[str] = ()) -> list[tuple[str, float]]:
+        """Files worth editing together with the chat files, most relevant first, each with
+        its rank; files with no reference path to them are left out.
+
+        Unlike ranked_defs, which follows references one way (what the chat files use),
+        this walks them both ways: renaming or changing a function matters most to the
+        files that call it, and those only point at the chat files, never the reverse."""
+        tags = self.all_tags()
+        chat = {self._rel(f) for f in chat_files}
+        mentioned = set(mentioned)
+        definers, edges, _ = _reference_graph(tags, mentioned)
+        both: dict[tuple[str, str], float] = defaultdict(float)
+        for (a, b), w in edges.items():
+            both[(a, b)] += w
+            both[(b, a)] += w
+        person = _personalization(tags, chat, mentioned, definers)
+        if not person:
+            return []
+        rank = pagerank(sorted(tags), dict(both), person)
+        out = [(f, r) for f, r in rank.items() if f not in chat and r > 1e-12]
+        out.sort(key=lambda fr: (-fr[1], fr[0]))
+        return out
+
     def render(self, chat_files: Iterable[str] = (), mentioned: Iterable[str] = (),
                budget: int = 1024) -> str:
         """The largest prefix of the ranking whose rendering fits `budget` tokens."""
@@ -379,6 +381,44 @@ class RepoMap:
             except ValueError:
                 return p.as_posix()
         return p.as_posix()
+
+
+def _reference_graph(tags: dict[str, FileTags], mentioned: set[str]):
+    """(definers of each name, weighted edges user -> definer, the names behind each edge).
+    Names the request mentions weigh 10x, private (_name) ones a tenth; a name defined in
+    several files splits its weight among them."""
+    definers: dict[str, set[str]] = defaultdict(set)
+    for path, t in tags.items():
+        for d in t.defs:
+            definers[d.name].add(path)
+    edges: dict[tuple[str, str], float] = defaultdict(float)
+    edge_names: dict[tuple[str, str], dict[str, float]] = defaultdict(dict)
+    for src, t in tags.items():
+        for name, count in t.refs.items():
+            targets = definers.get(name)
+            if not targets:
+                continue
+            mul = 10.0 if name in mentioned else 1.0
+            if name.startswith("_"):
+                mul *= 0.1
+            w = mul * math.sqrt(count) / len(targets)
+            for dst in targets:
+                if dst == src:
+                    continue
+                edges[(src, dst)] += w
+                edge_names[(src, dst)][name] = edge_names[(src, dst)].get(name, 0.0) + w
+    return definers, edges, edge_names
+
+
+def _personalization(tags: dict[str, FileTags], chat: set[str], mentioned: set[str],
+                     definers: dict[str, set[str]]) -> dict[str, float]:
+    """Where the random walk restarts: the chat files and the files defining what the
+    request names."""
+    person: dict[str, float] = {f: 1.0 for f in chat if f in tags}
+    for name in mentioned:
+        for f in definers.get(name, ()):
+            person[f] = person.get(f, 0.0) + 1.0
+    return person
 
 
 def render_entries(entries: list[RankedDef]) -> str:

@@ -1,7 +1,8 @@
-"""`hrm edit FILE "TASK"`: the model proposes SEARCH/REPLACE edits to FILE, you see the
-diff, and on yes they are written through the one edit transaction
-(hrmcli.agent.transaction: pending changes saved, all or nothing, committed as an hrm
-edit that `hrm undo` drops)."""
+"""`hrm edit FILE... "TASK"`: the model proposes SEARCH/REPLACE edits to the files, you see
+the diff, and on yes they are written through the one edit transaction
+(hrmcli.agent.transaction: pending changes saved, all or nothing across every file,
+committed as one hrm edit that `hrm undo` drops). `--auto-context` adds the files the repo
+map ranks highest (hrmcli.agent.autocontext) and shows them before the model runs."""
 
 from __future__ import annotations
 
@@ -12,51 +13,107 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from hrmcli.agent.autocontext import DEFAULT_CONTEXT_TOKENS, AutoContext
+from hrmcli.commands._common import fail
+
 EDIT_HELP = (
-    "Ask the model to edit FILE for TASK. The reply streams while it is written; the diff "
-    "is shown and applied on confirmation (or --yes), all or nothing, then committed in git "
-    "as an hrm edit (hrm undo drops it). Malformed model output writes nothing and exits 1.\n\n"
+    "Ask the model to edit FILE... for TASK (the last argument is the task, every one "
+    "before it a file of the same repository). The reply streams while it is written; the "
+    "diff is shown and applied on confirmation (or --yes), all or nothing across the files, "
+    "then committed in git as one hrm edit (hrm undo drops it). Malformed model output "
+    "writes nothing and exits 1.\n\n"
+    "--auto-context adds the files the repo map ranks highest for the files and the task "
+    "(their callers, what they use) within --context-tokens, and lists them first.\n\n"
     "--model takes a .gguf path, a name from `hrm models`, or openai:URL#model for an "
     "OpenAI-compatible server on this machine; the default is the bundled HRM-Code."
 )
 
 
 def edit_cmd(
-    file: Path = typer.Argument(..., help="The file to edit."),
-    task: str = typer.Argument(..., help="What to change, in plain words."),
+    files: list[Path] = typer.Argument(..., metavar="FILE", show_default=False,
+                                       help="The files to edit, all in one repository."),
+    task: str = typer.Argument(..., metavar="TASK", help="What to change, in plain words."),
     model: str = typer.Option("", "--model", "-m", help="Model: .gguf path, name, or openai:URL#model."),
     yes: bool = typer.Option(False, "--yes", "-y", help="Apply without asking."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show the diff; write nothing."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object last (human output goes to stderr)."),
+    auto_context: bool = typer.Option(False, "--auto-context",
+                                      help="Add the files the repo map ranks highest for the task."),
+    context_tokens: int = typer.Option(DEFAULT_CONTEXT_TOKENS, "--context-tokens",
+                                       help="Token budget for the files --auto-context adds."),
     edit_format: str = typer.Option("diff", "--edit-format", help="diff (SEARCH/REPLACE) or whole (whole files)."),
     no_constrain: bool = typer.Option(False, "--no-constrain", help="Do not constrain SEARCH text to spans of the file."),
     max_tokens: int = typer.Option(1024, "--max-tokens", help="Most tokens per model reply."),
     temperature: float = typer.Option(0.0, "--temperature", help="Sampling temperature (0 = greedy)."),
 ) -> None:
-    from rich.markup import escape
-
     out = Console(stderr=as_json, highlight=False, soft_wrap=True)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-    def fail(msg: str, code: int = 1) -> None:
-        err.print(f"[red]error:[/] {msg}")
-        raise typer.Exit(code)
-
     if edit_format not in ("diff", "whole"):
-        fail(f"--edit-format must be diff or whole, not {edit_format!r}", 2)
-    if not file.is_file():
-        fail(f"{escape(str(file))} is not a file; give the path of the file to edit", 2)
+        fail(err, f"--edit-format must be diff or whole, not {edit_format!r}", 2)
+    if context_tokens < 1:
+        fail(err, f"--context-tokens must be at least 1, not {context_tokens}", 2)
+    root, rels = _files_in_one_root(files, err)
     try:
-        _edit(file, task, model, yes, dry_run, as_json, edit_format, not no_constrain,
+        _edit(root, rels, task, model, yes, dry_run, as_json,
+              context_tokens if auto_context else 0, edit_format, not no_constrain,
               max_tokens, temperature, out, err)
     except KeyboardInterrupt:
         err.print("[yellow]interrupted;[/] nothing was written")
         raise typer.Exit(130) from None
 
 
-def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: bool,
-          edit_format: str, constrain: bool, max_tokens: int, temperature: float,
-          out: Console, err: Console) -> None:
+def _files_in_one_root(files: list[Path], err: Console) -> tuple[Path, list[str]]:
+    """The root every file must lie in (the git repository of the first file, else its
+    folder) and the files relative to it, in the order given, each once. Anything else
+    exits 2 with the reason: one transaction and one commit cover one repository."""
+    from hrmcli.tools.git import GitRepo
+    from hrmcli.tools.paths import Refused, resolve_in_root
+
+    for f in files:
+        if not f.is_file():
+            fail(err, f"{f} is not a file; give the path of each file to edit", 2)
+    first = files[0].resolve()
+    repo = GitRepo.find(first.parent)
+    root = (repo.root if repo else first.parent).resolve()
+    where = f"the repository {root}" if repo else f"{root} (the folder of {files[0]})"
+    rels: list[str] = []
+    for f in files:
+        real = f.resolve()
+        if not real.is_relative_to(root):
+            fail(err, f"{f} is outside {where}; hrm edit changes the files of one "
+                      "repository at a time: run it once per repository, or copy the file in",
+                 2)
+        try:
+            rel = resolve_in_root(root, real)[0]
+        except Refused as e:
+            fail(err, f"{f}: {e}", 2)
+        if rel not in rels:
+            rels.append(rel)
+    return root, rels
+
+
+def _show_context(ctx: AutoContext, given: list[str], out: Console) -> None:
+    """What --auto-context added, before the model runs, so the user knows what it sees."""
+    from rich.markup import escape
+
+    if not ctx.added and not ctx.skipped:
+        names = escape(", ".join(given))
+        out.print(f"auto-context: the repo map found no files related to {names}")
+        return
+    out.print(f"auto-context: added {len(ctx.added)} file(s), {ctx.tokens} of "
+              f"{ctx.budget} tokens (--context-tokens):")
+    for f in ctx.added:
+        out.print(f"  + {escape(f.path)}  {f.tokens} tokens  [dim](rank {f.score:.3f})[/]")
+    for f in ctx.skipped:
+        out.print(f"  [dim]- {escape(f.path)}  {f.tokens} tokens  (rank {f.score:.3f}): "
+                  "over the budget, not added[/]")
+
+
+def _edit(root: Path, rels: list[str], task: str, model: str, yes: bool, dry_run: bool,
+          as_json: bool, context_tokens: int, edit_format: str, constrain: bool,
+          max_tokens: int, temperature: float, out: Console, err: Console) -> None:
+    """The edit itself; context_tokens > 0 means --auto-context with that budget."""
     from rich.live import Live
     from rich.markup import escape
     from rich.syntax import Syntax
@@ -66,22 +123,24 @@ def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: 
     from hrmcli.agent.backends.base import GenerationOptions
     from hrmcli.agent.coder import CoderError, EditCoder
     from hrmcli.agent.history import History, HistoryError
-    from hrmcli.agent.transaction import EditTransaction
-    from hrmcli.tools.git import GitError, GitRepo
+    from hrmcli.agent.transaction import EditTransaction, default_message
+    from hrmcli.tools.git import GitError
 
-    def fail(msg: str, code: int = 1) -> None:
-        err.print(f"[red]error:[/] {msg}")
-        raise typer.Exit(code)
+    given = list(rels)
+    ctx: AutoContext | None = None
+    if context_tokens:
+        from hrmcli.agent.autocontext import pick_context
 
-    repo = GitRepo.find(file.resolve().parent)
-    root = repo.root if repo else file.resolve().parent
-    rel = file.resolve().relative_to(root.resolve()).as_posix()
+        with err.status("ranking the repository's files..."):
+            ctx = pick_context(root, given, task, context_tokens)
+        _show_context(ctx, given, out)
+        rels = given + [f.path for f in ctx.added]
 
     with err.status("loading the model..."):
         try:
             backend = load_backend(model)
         except BackendError as e:
-            fail(escape(str(e)))
+            fail(err, str(e))
     try:
         history: History | None = History()
     except HistoryError as e:
@@ -110,17 +169,20 @@ def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: 
     )
     try:
         with live:
-            outcome = coder.propose([rel], task)
+            outcome = coder.propose(rels, task)
     except (CoderError, BackendError) as e:
         if session:
             session.finish("error")
-        fail(escape(str(e)))
+        fail(err, str(e))
 
     def finish(code: int, status: str) -> None:
         if session:
             session.finish(status)
         if as_json:
-            print(json.dumps(outcome.to_json()))
+            result = outcome.to_json()
+            if ctx is not None:
+                result["context"] = ctx.to_json()
+            print(json.dumps(result))
         raise typer.Exit(code)
 
     if not outcome.well_formed:
@@ -144,7 +206,7 @@ def _edit(file: Path, task: str, model: str, yes: bool, dry_run: bool, as_json: 
             out.print("Not applied.")
             finish(0, "declined")
 
-    tx = EditTransaction(root, f"edit {rel}: {task[:60]}", session=session)
+    tx = EditTransaction(root, f"{default_message(outcome.files)}: {task[:60]}", session=session)
     try:
         done = tx.apply(outcome.edits, edit_format)
     except GitError as e:
