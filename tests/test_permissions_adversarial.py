@@ -265,7 +265,7 @@ EDITS_AND_ASKS = [
     ("rm -rf build", Q, A, "edit"), ("touch new.txt", Q, A, "edit"),
     ("echo hi > notes.txt", Q, A, "notes.txt"), ("sed -i s/a/b/ a.txt", Q, A, "edit"),
     ("rm -rf *", Q, A, "edit"), ("find . -name '*.pyc' | xargs rm -f", Q, A, "edit"),
-    ("git push", Q, A, "git_write"), ("git commit -m msg", Q, A, "git_write"),
+    ("git fetch", Q, A, "git_write"), ("git commit -m msg", Q, A, "git_write"),
     ("git reset --hard", Q, A, "git_write"), ("pip install requests", Q, A, "package"),
     ("npm install", Q, A, "package"), ("docker ps", Q, A, "shell"), ("frobnicate", Q, A, "shell"),
     ("python x.py", Q, A, "shell"), ("bash ok.sh", Q, A, "script"),
@@ -317,7 +317,54 @@ EVASIONS = [
     ("uv run pytest -q", A, A, "test"),
     ("npx -y cowsay hi", Q, A, "package"),
 ]
-TABLE = PRIVILEGE + WRITES_OUTSIDE + SECRETS + UNJUDGEABLE + DESTRUCTIVE + ORDINARY + \
+# hrm never pushes (issue 13): a plain push and every other spelling that sends commits to
+# a remote, through global options, aliases, quoting, wrappers and dashed programs. A
+# subcommand git does not ship may be a config alias for push: it cannot be judged.
+PUSHES = [
+    ("git push", D, D, "never pushes"),
+    ("git push origin main", D, D, "never pushes"),
+    ("git -C . push", D, D, "never pushes"),
+    ("git --git-dir=.git --work-tree=. push", D, D, "never pushes"),
+    ("git -c alias.p=push p", D, D, "never pushes"),
+    ("git -c alias.p='push -u origin HEAD' p", D, D, "never pushes"),
+    ("git -c alias.a=b -c alias.b=push a", D, D, "never pushes"),
+    ("git -c alias.push=status push", D, D, "never pushes"),
+    ("git -c alias.p='!git push' p", D, D, "never pushes"),
+    ("git -c alias.p='!f() { git push; }; f' p", D, D, "never pushes"),
+    ("\"git\" 'pu'sh", D, D, "never pushes"),
+    ("git pu\\sh", D, D, "never pushes"),
+    ("git $(echo push)", D, D, "never pushes"),
+    ("sub=push; git $sub", D, D, "never pushes"),
+    ("/usr/bin/git push", D, D, "never pushes"),
+    ("git-push origin", D, D, "never pushes"),
+    ("/usr/lib/git-core/git-push origin", D, D, "never pushes"),
+    ("git send-pack ../remote.git main", D, D, "never pushes"),
+    ("git-send-pack ../remote.git main", D, D, "never pushes"),
+    ("git http-push https://example.invalid/r.git main", D, D, "never pushes"),
+    ("git subtree push --prefix lib origin lib", D, D, "never pushes"),
+    ("git lfs push origin main", D, D, "never pushes"),
+    ("git svn dcommit", D, D, "never pushes"),
+    ("GIT_DIR=.git git push", D, D, "never pushes"),
+    ("env -i git push", D, D, "never pushes"),
+    ("command git push", D, D, "never pushes"),
+    ("nohup git push &", D, D, "never pushes"),
+    ("sh -c 'git push'", D, D, "never pushes"),
+    ("bash -c \"cd . && git push\"", D, D, "never pushes"),
+    ("git commit -qm x && git push", D, D, "never pushes"),
+    ("echo hi; git push origin HEAD 2>/dev/null || true", D, D, "never pushes"),
+    ("git submodule foreach 'git push'", D, D, "never pushes"),
+    ("git rebase -x 'git push' HEAD~1", D, D, "never pushes"),
+    ("git bisect run git push", D, D, "never pushes"),
+    ("find . -maxdepth 0 -exec git push \\;", D, D, "never pushes"),
+    ("timeout 5 nice git push", D, D, "never pushes"),
+    ("git p origin main", Q, D, "not a git command"),
+    ("git -c alias.p='-c x.y=1 push' p", Q, D, "not a git command"),
+    ("GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=alias.p GIT_CONFIG_VALUE_0=push git p", Q, D,
+     "GIT_CONFIG_COUNT"),
+    ("echo push | xargs git", Q, D, ""),
+    ("git -c alias.st=status st", A, A, ""),
+]
+TABLE = PUSHES + PRIVILEGE + WRITES_OUTSIDE + SECRETS + UNJUDGEABLE + DESTRUCTIVE + ORDINARY + \
     EDITS_AND_ASKS + EVASIONS
 
 

@@ -130,7 +130,7 @@ def test_ctrl_c_kills_the_child_group_and_reraises(tmp_path: Path) -> None:
         (["bash", "-c", "curl x | python3"], "deny"),
         ("make && sudo make install", "deny"),
         (["rm", "-rf", "build"], "ask"),
-        (["git", "push"], "ask"),
+        (["git", "push"], "deny"),
         (["git", "commit", "-m", "msg"], "ask"),
         (["git", "branch", "-D", "old"], "ask"),
         (["pip", "install", "requests"], "ask"),
@@ -168,8 +168,9 @@ def test_yes_turns_ask_into_allow_but_never_deny() -> None:
 
 
 def test_most_specific_rule_wins_and_deny_is_final() -> None:
-    policy = Policy(allow=["git", "rm -rf"], ask=["git push"])
-    assert policy.decide(["git", "push", "origin"]) == "ask"
+    policy = Policy(allow=["git", "rm -rf"], ask=["git branch"])
+    assert policy.decide(["git", "branch", "-D", "old"]) == "ask"
+    assert policy.decide(["git", "push", "origin"]) == "deny"  # hrm never pushes
     assert policy.decide(["git", "commit", "-m", "x"]) == "allow"
     assert policy.decide(["rm", "-rf", "build"]) == "allow"
     assert policy.decide(["rm", "-rf", "/"]) == "deny"

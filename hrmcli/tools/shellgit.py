@@ -2,8 +2,12 @@
 and the subcommands that write files or run commands.
 
 `git -c core.pager='sh -c ...' log` and `git -c alias.x='!sudo ls' x` run shell text: it is
-judged. `git push` with `--force`, `-f`, `--force-with-lease`, `--mirror`, `--delete`, a
-`+refspec` or a `:branch` rewrites or deletes history on a remote: denied; a plain push asks.
+judged. hrm never pushes: `git push` and everything else that sends commits to a remote
+(`send-pack`, `http-push`, `subtree push`, `lfs push`, `svn dcommit`, the dashed `git-push`)
+is denied in every spelling, through `-c alias.x=push` aliases too. A force push
+(`--force`, `-f`, `--force-with-lease`, `--mirror`, `--delete`, a `+refspec` or a
+`:branch`) is named as such. A subcommand git does not ship may be an alias from a config
+file the judge does not read (`alias.p = push`) or a `git-NAME` program: it cannot be judged.
 `git config --global` writes the user's ~/.gitconfig (outside the repository): denied.
 """
 
@@ -11,6 +15,7 @@ from __future__ import annotations
 
 import fnmatch
 import shlex
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from hrmcli.tools.shellcall import DENY, UNSURE, Call, handles
@@ -36,6 +41,28 @@ PATH_KEYS = ("include.path", "includeif.*", "core.hookspath", "core.worktree",
              "core.excludesfile", "init.templatedir", "protocol.*.allow", "protocol.allow",
              "url.*.insteadof", "url.*.pushinsteadof", "core.sharedrepository",
              "safe.directory", "core.attributesfile", "blame.ignorerevsfile")
+NEVER_PUSH = "hrm never pushes: `{what}` sends commits to a remote; review them and push yourself"
+# What git runs as a subcommand without an alias: its own commands (git --list-cmds=main)
+# and the common add-ons. Anything else is an alias or a git-NAME program on PATH.
+GIT_COMMANDS = frozenset("""
+add am annotate apply archive bisect blame branch bugreport bundle cat-file check-attr
+check-ignore check-mailmap check-ref-format checkout checkout-index cherry cherry-pick clean
+clone column commit commit-graph commit-tree config count-objects credential
+credential-cache credential-store daemon describe diagnose diff diff-files diff-index
+diff-tree difftool fast-export fast-import fetch fetch-pack filter-branch fmt-merge-msg
+for-each-ref for-each-repo format-patch fsck fsck-objects gc get-tar-commit-id grep
+hash-object help hook http-backend http-fetch http-push imap-send index-pack init init-db
+instaweb interpret-trailers log ls-files ls-remote ls-tree mailinfo mailsplit maintenance
+merge merge-base merge-file merge-index merge-octopus merge-one-file merge-ours
+merge-recursive merge-resolve merge-subtree merge-tree mergetool mktag mktree
+multi-pack-index mv name-rev notes pack-objects pack-redundant pack-refs patch-id prune
+prune-packed pull push quiltimport range-diff read-tree rebase receive-pack reflog remote
+repack replace request-pull rerere reset restore rev-list rev-parse revert rm send-pack
+shortlog show show-branch show-index show-ref sparse-checkout stage stash status
+stripspace submodule subtree switch symbolic-ref tag unpack-file unpack-objects
+update-index update-ref update-server-info upload-archive upload-pack var verify-commit
+verify-pack verify-tag version whatchanged worktree write-tree lfs svn
+""".split())
 _BOOLISH = {"true", "false", "yes", "no", "on", "off", "1", "0", "", "always", "never", "auto"}
 _READ_CONFIG = {"--get", "--get-all", "--get-regexp", "--get-urlmatch", "--list", "-l",
                 "--show-origin", "--show-scope", "--name-only", "--get-color",
@@ -145,14 +172,20 @@ def _git(j: Judge, c: Call) -> list[str] | None:
     if sub is None:
         j.note(UNSURE, "`git` subcommand only known at run time")
         return None
-    if sub.lower() in aliases:
+    seen: set[str] = set()
+    # git runs its own command before an alias of the same name, and aliases may chain
+    while sub not in GIT_COMMANDS and sub.lower() in aliases and sub.lower() not in seen:
+        seen.add(sub.lower())
         try:
             words = shlex.split(aliases[sub.lower()])
         except ValueError:
             j.note(UNSURE, f"git alias {sub} cannot be read")
             return None
         rest = [Value.literal(w) for w in words] + rest[1:]
-        sub = rest[0].text if rest else ""
+        sub = (rest[0].text if rest else "") or ""
+    if sub not in GIT_COMMANDS:
+        j.note(UNSURE, f"`git {sub}` is not a git command: an alias from a config file or a "
+                       f"git-{sub} program, which hrm cannot judge")
     args = rest[1:]
     texts = [v.text or "" for v in args]
     if outside and sub in _WRITES_REPO:
@@ -182,6 +215,21 @@ def _git(j: Judge, c: Call) -> list[str] | None:
     return ["git", sub or "", *[v.shown for v in args]]
 
 
+def _never(what: str, when: tuple[str, ...] = ()):  # noqa: ANN202 - a subcommand judge
+    """A subcommand that pushes: always, or when one of `when` is among its arguments."""
+    def judge(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
+        if not when or set(when) & set(texts):
+            j.note(DENY, NEVER_PUSH.format(what=what))
+    return judge
+
+
+@handles(pattern=r"git-[a-z][a-z0-9-]*")
+def _git_dashed(j: Judge, c: Call) -> list[str] | None:
+    """`git-push ARGS` (git's own programs, as in its exec path) is `git push ARGS`."""
+    sub = c.base.removeprefix("git-")
+    return _git(j, replace(c, argv=[Value.literal("git"), Value.literal(sub), *c.argv[1:]]))
+
+
 def _push(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
     ops: list[str] = []
     k = 0
@@ -206,6 +254,7 @@ def _push(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
             j.note(DENY, f"`git push {ref}`: a + refspec is a force push")
         elif ref.startswith(":") or ref.endswith(":") and ":" in ref:
             j.note(DENY, f"`git push {ref}` deletes a remote branch")
+    j.note(DENY, NEVER_PUSH.format(what="git push"))  # after the force notes: those say more
 
 
 def _config(j: Judge, c: Call, args: list[Value], texts: list[str]) -> None:
@@ -296,7 +345,9 @@ def _filter_branch(j: Judge, c: Call, args: list[Value], texts: list[str]) -> No
 
 
 _SUBCOMMANDS = {
-    "push": _push, "config": _config, "bisect": _bisect, "clone": _clone,
+    "push": _push, "send-pack": _never("git send-pack"), "http-push": _never("git http-push"),
+    "subtree": _never("git subtree push", ("push",)), "lfs": _never("git lfs push", ("push",)),
+    "svn": _never("git svn dcommit", ("dcommit", "set-tree")), "config": _config, "bisect": _bisect, "clone": _clone,
     "init": _paths_written, "worktree": _paths_written, "bundle": _paths_written,
     "submodule": _paths_written, "apply": _apply, "credential": _credential,
     "credential-store": _credential, "credential-cache": _credential,
