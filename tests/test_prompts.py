@@ -62,7 +62,8 @@ def test_loop_edit_tasks_come_from_the_templates(tmp_path: Path) -> None:
     assert loop._edit_task() == "make {x} work\n\nLatest result:\n2. run_tests -> failed\n1 failed"
     assert prompts.render("resolve_conflicts.md", request="r", files="a.py, b.py") == (
         "r\n\nResolve the merge conflicts in a.py, b.py: remove every <<<<<<<, ======= and "
-        ">>>>>>> marker, keeping the intent of both sides.")
+        ">>>>>>> marker, keeping the intent of both sides. Each SEARCH quotes a whole conflict "
+        "region, from its <<<<<<< line to its >>>>>>> line.")
 
 
 def test_sections_keep_order_and_drop_surrounding_newlines() -> None:

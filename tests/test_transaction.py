@@ -109,3 +109,43 @@ def test_the_session_logs_the_written_edit_and_the_default_message(repo: Path,
 def test_unknown_format_is_refused(repo: Path) -> None:
     with pytest.raises(ValueError, match="unknown edit format"):
         EditTransaction(repo).apply([], "udiff")
+
+
+def test_stage_only_resolves_a_conflict_in_a_merge_without_committing(repo: Path) -> None:
+    git(repo, "switch", "-qc", "other")
+    (repo / "a.txt").write_text("one\ntheirs\n")
+    git(repo, "commit", "-qam", "theirs")
+    git(repo, "switch", "-q", "-")
+    (repo / "a.txt").write_text("one\nours\n")
+    git(repo, "commit", "-qam", "ours")
+    head = git(repo, "rev-parse", "HEAD")
+    subprocess.run(["git", "merge", "other"], cwd=repo, capture_output=True)
+    (repo / "b.txt").write_text("b, changed by you\n")
+    region = "<<<<<<< HEAD\nours\n=======\ntheirs\n>>>>>>> other\n"
+    assert region in (repo / "a.txt").read_text()
+    block = EditBlock(1, "a.txt", region, "ours and theirs\n",
+                      splits=(("<<<<<<< HEAD\nours\n", "theirs\n>>>>>>> other\n=======\n"
+                               "ours and theirs\n"), (region, "ours and theirs\n")),
+                      divider_lines=(3, 6))
+    # a SEARCH quoting the whole region reads two ways: refused unless the file is conflicted
+    assert not EditTransaction(repo, dry_run=True).apply([block]).ok
+    tx = EditTransaction(repo, stage_only=True)
+    assert tx.conflicted() == ["a.txt"]
+    done = tx.apply([block])
+    assert done.ok and done.commit is None and done.pending_commit is None
+    assert (repo / "a.txt").read_text() == "one\nours and theirs\n"
+    assert git(repo, "ls-files", "-u") == ""  # staged: resolved
+    assert git(repo, "rev-parse", "HEAD") == head and (repo / ".git" / "MERGE_HEAD").exists()
+    # your own unstaged change to another file cannot be kept apart in a merge: refused
+    with pytest.raises(GitError, match="b.txt hold uncommitted changes of yours"):
+        tx.apply([EditBlock(2, "b.txt", "b, changed by you\n", "B\n")])
+    assert (repo / "b.txt").read_text() == "b, changed by you\n"
+
+
+def test_stage_only_outside_a_merge_saves_your_work_and_stages_the_edit(repo: Path) -> None:
+    (repo / "b.txt").write_text("b\nyours\n")
+    done = EditTransaction(repo, stage_only=True).apply([EditBlock(1, "b.txt", "yours\n",
+                                                                   "hrm's\n")])
+    assert done.ok and done.commit is None and done.pending_commit is not None
+    assert subjects(repo)[0].startswith("hrm: save your pending changes to b.txt")
+    assert git(repo, "diff", "--cached", "--name-only") == "b.txt\n"

@@ -24,7 +24,7 @@ import os
 import re
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -394,14 +394,49 @@ def _check_lone_reading(doc: _Doc, keys: list[str], block: EditBlock, k: int, he
         )
 
 
-def _choose_split(doc: _Doc, block: EditBlock) -> tuple[str, str]:
+_CONFLICT_START = re.compile(r"^<{7}(?: .*)?$")
+_CONFLICT_BASE = re.compile(r"^\|{7}(?: .*)?$")
+_CONFLICT_END = re.compile(r"^>{7}(?: .*)?$")
+
+
+def _quotes_whole_conflicts(search: str) -> bool:
+    """Whether SEARCH holds git conflict regions, each whole (<<<<<<< ... ======= ...
+    >>>>>>>), and no divider-like line outside them."""
+    part, regions = "", 0
+    for line in _lines_of(search):
+        s = line.strip()
+        if _CONFLICT_START.match(s) and not part:
+            part = "ours"
+        elif _CONFLICT_BASE.match(s) and part == "ours":
+            part = "base"
+        elif DIVIDER_RE.match(s):
+            if s != "=======" or part not in ("ours", "base"):
+                return False
+            part = "theirs"
+        elif _CONFLICT_END.match(s) and part == "theirs":
+            part, regions = "", regions + 1
+        elif _CONFLICT_START.match(s) or _CONFLICT_END.match(s):
+            return False
+    return regions > 0 and not part
+
+
+def _choose_split(doc: _Doc, block: EditBlock, conflicted: bool = False) -> tuple[str, str]:
     """For a block with several divider-like lines: the one reading whose SEARCH matches
-    the file (an empty SEARCH counts as matching); none or several are refused."""
+    the file (an empty SEARCH counts as matching); none or several are refused.
+
+    In a file git left conflicted (`conflicted`), a SEARCH that quotes whole conflict
+    regions holds their ======= lines, so the same text also reads with SEARCH cut at the
+    first of them. There the one reading that quotes whole regions is taken. Only there:
+    elsewhere such content is as ambiguous as any other."""
     keys = [_key(ln) for ln in doc.lines]
     fits = [
         k for k, (s, r) in enumerate(block.splits)
         if _could_match(doc, keys, _lines_of(s), _lines_of(r))
     ]
+    if conflicted and len(fits) > 1:
+        whole = [k for k in fits if _quotes_whole_conflicts(block.splits[k][0])]
+        if len(whole) == 1:
+            return block.splits[whole[0]]
     lines = block.divider_lines
     head = (
         f"this block has {len(lines)} lines that look like the ======= divider (lines "
@@ -426,11 +461,11 @@ def _choose_split(doc: _Doc, block: EditBlock) -> tuple[str, str]:
     )
 
 
-def _apply_block(doc: _Doc, block: EditBlock) -> None:
+def _apply_block(doc: _Doc, block: EditBlock, conflicted: bool = False) -> None:
     """Apply one block to doc.lines in memory, or raise _NoMatch with the reason."""
     search_text, replace_text = block.search, block.replace
     if block.ambiguous_divider:
-        search_text, replace_text = _choose_split(doc, block)
+        search_text, replace_text = _choose_split(doc, block, conflicted)
     search, replace = _lines_of(search_text), _lines_of(replace_text)
     nl = doc.newline
     if _is_empty(search):
@@ -629,18 +664,21 @@ def apply_edits(
     dry_run: bool = False,
     max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
     before_write: BeforeWrite | None = None,
+    conflicted: Collection[str] = (),
 ) -> ApplyResult:
     """Apply SEARCH/REPLACE blocks in order (several on one file see each other's result).
 
     `before_write(paths)` runs after every block matched and before anything is written
     (hrm apply uses it to commit the user's pending changes); if it raises, nothing is
-    written and the exception propagates.
+    written and the exception propagates. `conflicted`: root-relative paths git left with
+    conflict markers in a merge, where a SEARCH may quote whole conflict regions.
     """
     docs = _Docs(Path(root), max_file_bytes)
     failed: list[BlockFailure] = []
     for block in blocks:
         try:
-            _apply_block(docs.get(block.path, block.index), block)
+            doc = docs.get(block.path, block.index)
+            _apply_block(doc, block, doc.rel in conflicted)
         except (Refused, _NoMatch) as e:
             failed.append(BlockFailure(block.index, block.path, str(e)))
     return _finish(docs, failed, dry_run, before_write)

@@ -13,6 +13,7 @@ structure, never from SEARCH text the file does not contain.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -92,6 +93,9 @@ class EditCoder:
     # Edits may only touch the files given to the coder: a model that names another path
     # (small models hallucinate them) gets that back as a failure instead of a new file.
     allow_other_files: bool = False
+    # Files git left with conflict markers in a merge: SEARCH may quote whole conflict
+    # regions there (hrmcli.agent.apply reads such blocks only in these files).
+    conflicted: frozenset[str] = frozenset()
 
     def read_files(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         files = []
@@ -146,7 +150,8 @@ class EditCoder:
             apply = apply_whole_files
         else:
             parsed = parse_edits(reply)
-            edits, errors, apply = parsed.blocks, list(parsed.errors), apply_edits
+            edits, errors = parsed.blocks, list(parsed.errors)
+            apply = functools.partial(apply_edits, conflicted=self.conflicted)
         if not edits and not errors:
             what = "SEARCH/REPLACE blocks" if self.edit_format == "diff" else "whole-file blocks"
             errors = [BlockFailure(0, "", f"the reply has no {what}")]

@@ -8,6 +8,12 @@ has one and the plan has run out), on passing tests after an edit, or at the ste
 Every step that can change anything runs inside a Snapshot: a step that fails, or is
 interrupted with Ctrl-C, is rolled back, so the repository is always either before or
 after a whole step.
+
+Git workflows: when a plan holds a `git_commit` step, or a merge is in progress, edits are
+written and staged but not committed one by one; the `git_commit` step commits them (a
+merge commit, with two parents, while MERGE_HEAD exists) and refuses unless the tests
+passed after the last edit. `edit .hrm/NAME` writes a draft (a PR description, a commit
+message) from the `git_diff`/`git_log` output seen so far, never committed.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from hrmcli.agent.backends.base import Backend, Message
 from hrmcli.agent.planner import Plan, format_steps, make_plan
@@ -27,7 +34,12 @@ from hrmcli.agent.transcript import StepRecord, Transcript
 from hrmcli.tools.errors import ToolError
 from hrmcli.tools.permissions import Policy
 
+if TYPE_CHECKING:
+    from hrmcli.tools.git import GitRepo
+
 OBS_CHARS = 2000  # tool output fed back to the planner per step
+DRAFT_DIR = ".hrm/"  # where `edit` writes drafts (not code): never committed
+DRAFT_CONTEXT_CHARS = 24000  # git_diff/git_log output a draft is written from
 READ_ONLY = frozenset({"read", "search", "list", "git_status", "git_diff", "git_log", "done"})
 PACKAGE_TOOLS: dict[str, str] = {
     "pip": "pip", "npm": "npm", "cargo": "cargo", "go": "go", "maven": "mvn",
@@ -118,6 +130,10 @@ class AgentLoop:
         self.tests: TestSummary | None = None
         self.edits_applied = 0
         self.request = ""
+        self.commit_later = False  # a plan holds git_commit: edits are staged, not committed
+        self.staged: list[str] = []  # files edited and staged for the run's git_commit
+        self.tests_since_edit: bool | None = None  # the last test result after the last edit
+        self.git_context: list[str] = []  # git_diff/git_log outputs, for drafts
 
     # ------------------------------------------------------------------ the loop
 
@@ -161,6 +177,11 @@ class AgentLoop:
                 revised = self._plan(first=False)
                 if revised.steps:
                     queue = list(revised.steps)
+        if self.staged:
+            why = "the tests did not pass" if self.tests_since_edit is False else "no commit"
+            left = f"not committed ({why}): {', '.join(self.staged)} edited and staged"
+            self.ui.note(left)
+            self.transcript.note(left)
         self.transcript.finish(reason)
         return RunResult(first_lines, steps, done, self.tests, reason, self.transcript)
 
@@ -183,6 +204,8 @@ class AgentLoop:
             context_files=self.context_files, on_text=self.ui.text, allow_fallback=first,
         )
         self._log_generation(self.planner)
+        if any(tool == "git_commit" for tool, _ in plan.steps):
+            self.commit_later = True
         if plan.note:
             self.ui.note(plan.note)
             self.transcript.note(plan.note)
@@ -308,10 +331,18 @@ class AgentLoop:
     def _edit(self, arg: str, task: str | None = None) -> _Outcome:
         from hrmcli.agent.coder import CoderError, EditCoder
         from hrmcli.agent.transaction import EditTransaction
+        from hrmcli.tools.git import GitRepo
 
         named = shlex.split(arg) or list(self.context_files)
+        drafts = [f for f in named if f.startswith(DRAFT_DIR)]
+        if drafts:
+            return self._draft(drafts[0])
         files = [f for f in named if (self.root / f).is_file()]
-        coder = EditCoder(self.editor, self.root, on_text=self.ui.text)
+        repo = GitRepo.find(self.root)
+        stage = self.commit_later or (repo is not None and repo.merging())
+        tx = EditTransaction(self.root, _summary(self.request), stage_only=stage)
+        coder = EditCoder(self.editor, self.root, on_text=self.ui.text,
+                          conflicted=frozenset(tx.conflicted()))
         try:
             proposal = coder.propose(files, task or self._edit_task())
         except CoderError as e:
@@ -326,16 +357,50 @@ class AgentLoop:
                                 self.policy.decide_category("edit"), proposal.diff)
         if refused:
             return _Outcome(False, refused.output, skipped=True, diff=proposal.diff)
-        done = EditTransaction(self.root, _summary(self.request)).apply(proposal.edits,
-                                                                         coder.edit_format)
+        done = tx.apply(proposal.edits, coder.edit_format)
         if not done.ok:
             return _Outcome(False, "; ".join(done.errors), diff=proposal.diff)
         for f in done.files:
             if f not in self.context_files:
                 self.context_files.append(f)
         self.edits_applied += 1
-        note = f" (not committed: {done.commit_error})" if done.commit_error else ""
+        self.tests_since_edit = None
+        if stage and not done.commit_error:
+            self.staged += [f for f in done.files if f not in self.staged]
+            note = " (staged; git_commit commits it once the tests pass)"
+        else:
+            note = f" (not committed: {done.commit_error})" if done.commit_error else ""
         return _Outcome(True, f"applied to {', '.join(done.files)}{note}", diff=done.diff)
+
+    def _draft(self, rel: str) -> _Outcome:
+        """Write a draft (a PR description, a commit message) under .hrm/ from the git
+        output this run has seen; drafts are not code, so they are never committed."""
+        from hrmcli.agent.backends.base import GenerationOptions, complete
+        from hrmcli.agent.thinking import strip_thinking
+        from hrmcli.agent.transaction import EditTransaction
+        from hrmcli.agent.wholefile import WholeFile
+
+        if not self.git_context:
+            return _Outcome(False, f"nothing to write {rel} from: run git_diff (and git_log) "
+                                   "first; the draft is written from what they show")
+        context = "\n\n".join(self.git_context)[-DRAFT_CONTEXT_CHARS:]
+        task = render("write_draft.md", request=self.request, path=rel, context=context)
+        reply = complete(self.editor, [Message("user", task)],
+                         GenerationOptions(max_tokens=1024, temperature=0.0), self.ui.text)
+        if self.transcript:
+            self.transcript.generation(reply.seconds, reply.prompt_tokens, reply.completion_tokens)
+        text = _unfenced(strip_thinking(reply.text)).strip()
+        if not text:
+            return _Outcome(False, f"the model wrote nothing for {rel}")
+        refused = self._allowed(f"write the draft {rel}", self.policy.decide_category("edit"),
+                                text)
+        if refused:
+            return refused
+        done = EditTransaction(self.root, commit=False).apply([WholeFile(rel, text + "\n")],
+                                                              "whole")
+        if not done.ok:
+            return _Outcome(False, "; ".join(done.errors))
+        return _Outcome(True, f"wrote {rel} (a draft, not committed):\n{text}", diff=done.diff)
 
     def _edit_task(self) -> str:
         """The request plus the latest failure, so the editor fixes what was observed."""
@@ -364,6 +429,7 @@ class AgentLoop:
             if refused:
                 return refused
         res = run_tests(self.root, timeout=self.test_timeout)
+        self.tests_since_edit = res.available and not res.reason and res.passed
         if not res.available or res.reason:
             return _Outcome(False, f"tests did not run: {res.reason}\n{res.output[-OBS_CHARS:]}")
         self.tests = TestSummary(res.n_passed, res.n_failed + res.n_errors)
@@ -379,15 +445,18 @@ class AgentLoop:
         from hrmcli.tools.shell import run
 
         shown = command if isinstance(command, str) else shlex.join(command)
-        refused = self._allowed(f"run `{shown}`", self.policy.decide(command), shown)
+        verdict = self.policy.check(command)
+        refused = self._allowed(f"run `{shown}`", verdict.decision, shown)
         if refused:
+            if verdict.decision == "deny" and verdict.reason:
+                refused.output += f" ({verdict.reason})"
             return refused
         res = run(command, self.root, self.root, timeout=self.test_timeout)
         tail = "" if res.ok else f"\n[exit status {res.returncode}]"
         return _Outcome(res.ok, res.output + tail)
 
     def _git(self, sub: str, arg: str) -> _Outcome:
-        from hrmcli.tools.git import GitRepo
+        from hrmcli.tools.git import GitRepo, format_conflicts
 
         repo = GitRepo.find(self.root)
         if repo is None:
@@ -395,17 +464,34 @@ class AgentLoop:
         args = shlex.split(arg)
         if sub == "status":
             st = repo.status()
-            return _Outcome(True, f"branch {st.branch}; staged {st.staged}; modified "
-                                  f"{st.unstaged}; untracked {st.untracked}; conflicted {st.conflicted}")
+            text = (f"branch {st.branch}; staged {st.staged}; modified {st.unstaged}; "
+                    f"untracked {st.untracked}; conflicted {st.conflicted}")
+            if repo.merging():
+                text += "\na merge is in progress (git_commit makes the merge commit)"
+            if st.conflicted:
+                text += "\n" + format_conflicts(repo.conflicts())
+            return _Outcome(True, text)
+        rev = args[0] if args and sub in ("diff", "log") and repo.is_revision(args[0]) else None
+        paths = [a for a in (args[1:] if rev else args) if a != "--"]
         if sub == "diff":
-            return _Outcome(True, repo.diff(paths=args) or "no changes")
+            text = repo.diff(paths=paths, rev=rev) or "no changes"
+            self.git_context.append(f"git diff {arg}".rstrip() + f":\n{text}")
+            return _Outcome(True, text)
         if sub == "log":
-            return _Outcome(True, "\n".join(f"{c.sha[:10]} {c.summary}" for c in repo.log(10)))
+            text = "\n".join(f"{c.sha[:10]} {c.summary}" for c in repo.log(30, rev or "HEAD"))
+            self.git_context.append(f"git log {arg}".rstrip() + f":\n{text or 'no commits'}")
+            return _Outcome(True, text or "no commits")
+        if sub == "commit":
+            unready = self._commit_refused(repo)
+            if unready:
+                return _Outcome(False, unready)
         argv = {"add": ["git", "add", *args], "commit": ["git", "commit", "-m", arg],
                 "branch": ["git", "switch", "-c", *args], "switch": ["git", "switch", *args],
                 "merge": ["git", "merge", *args], "stash": ["git", "stash", *args]}.get(sub)
         if argv is None:
             return _Outcome(False, f"unknown git tool git_{sub}")
+        if sub in ("branch", "switch", "merge") and not args:
+            return _Outcome(False, f"git_{sub} needs a name")
         refused = self._allowed(f"run `{shlex.join(argv)}`", self.policy.decide(argv),
                                 shlex.join(argv))
         if refused:
@@ -414,8 +500,7 @@ class AgentLoop:
             repo.add(args)
             return _Outcome(True, f"staged {' '.join(args)}")
         if sub == "commit":
-            sha = repo.commit(arg or "hrm: commit")
-            return _Outcome(True, f"committed {sha[:10]}")
+            return self._commit(repo, arg)
         if sub == "branch":
             repo.branch_create(args[0])
             repo.branch_switch(args[0])
@@ -428,6 +513,46 @@ class AgentLoop:
             return _Outcome(m.ok, m.message + "".join(f"\nconflict: {c.path}" for c in m.conflicts))
         stashed = repo.stash()
         return _Outcome(True, "stashed" if stashed else "nothing to stash")
+
+    def _commit_refused(self, repo: GitRepo) -> str:
+        """Why git_commit may not commit now ("" when it may): hrm's staged edits and a
+        merge are committed only once the tests passed after the last edit (a project
+        without a test runner has nothing to wait for)."""
+        from hrmcli.tools.testrun import detect
+
+        merging = repo.merging()
+        if not (merging or self.staged):
+            return ""
+        left = repo.status().conflicted if merging else []
+        if left:
+            return (f"not committing the merge: {', '.join(left)} still conflicted; "
+                    "resolve_conflict first")
+        if self.tests_since_edit or not detect(self.root):
+            return ""
+        what = "the merge" if merging else ", ".join(self.staged)
+        if self.tests_since_edit is False:
+            return f"not committing {what}: the tests failed after the last edit"
+        return f"not committing {what}: run_tests has not passed since the last edit"
+
+    def _commit(self, repo: GitRepo, message: str) -> _Outcome:
+        """The run's commit: the merge in progress (two parents), or the edits this run
+        staged (only them), as hrm commits that `hrm undo` can drop; otherwise what is
+        staged, as asked."""
+        from hrmcli.tools.git import hrm_message
+
+        if repo.merging():
+            sha = repo.commit(hrm_message(message or "merge"))
+            self.staged = []
+            parents = ", ".join(p.hexsha[:10] for p in repo.repo.head.commit.parents)
+            return _Outcome(True, f"committed the merge {sha[:10]} (parents {parents})")
+        if self.staged:
+            top = repo.root.resolve()
+            paths = [(self.root / f).resolve().relative_to(top).as_posix() for f in self.staged]
+            sha = repo.commit(hrm_message(message or _summary(self.request)), paths)
+            files, self.staged = self.staged, []
+            return _Outcome(True, f"committed {sha[:10]}: {', '.join(files)}")
+        sha = repo.commit(message or "hrm: commit")
+        return _Outcome(True, f"committed {sha[:10]}")
 
 
 def _only_wrapup(queue: list[tuple[str, str]]) -> bool:
@@ -442,6 +567,14 @@ def _paths_in(arg: str) -> list[str]:
         return shlex.split(arg)
     except ValueError:
         return []
+
+
+def _unfenced(text: str) -> str:
+    """A reply wrapped whole in one code fence, without the fence."""
+    lines = text.strip().splitlines()
+    if len(lines) >= 2 and lines[0].startswith("```") and lines[-1].strip() == "```":
+        return "\n".join(lines[1:-1])
+    return text
 
 
 def _summary(request: str) -> str:

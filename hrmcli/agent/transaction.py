@@ -15,10 +15,18 @@
 
 A dry run stops after step 1: it computes the diff and writes nothing, not even a commit.
 Outside a git repository (or with commit=False) steps 2 and 4 are skipped.
+
+With stage_only=True (`hrm run` when its plan commits, or resolves a merge) step 4 stages
+the written files instead of committing them: the run's own `git_commit` step commits
+them once the tests pass. During a merge step 2 cannot commit, so a file holding changes
+of yours that are not the merge's (unstaged, or untracked) is refused instead, and in
+the files git left conflicted a SEARCH may quote whole conflict regions; staging a
+resolved file marks it resolved.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,10 +82,11 @@ class EditTransaction:
 
     def __init__(self, root: Path | str, message: str = "", *, commit: bool = True,
                  dry_run: bool = False, max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
-                 session: Session | None = None) -> None:
+                 session: Session | None = None, stage_only: bool = False) -> None:
         self.root = Path(root)
         self.message = message
         self.dry_run = dry_run
+        self.stage_only = stage_only
         self.max_file_bytes = max_file_bytes
         self.session = session
         self.repo = GitRepo.find(self.root) if commit and not dry_run else None
@@ -94,12 +103,21 @@ class EditTransaction:
         if edit_format not in EDIT_FORMATS:
             raise ValueError(f"unknown edit format {edit_format!r}; use one of {EDIT_FORMATS}")
         out = TransactionResult(dry_run=self.dry_run, in_repo=self.repo is not None)
+        merging = self.stage_only and self.repo is not None and self.repo.merging()
+        conflicted = self.conflicted() if merging else []
 
         def save_pending(paths: list[str]) -> None:
-            if self.repo is not None:
+            if self.repo is None:
+                return
+            if merging:
+                self._refuse_own_changes_in_merge(paths, conflicted)
+            else:
                 out.pending_commit = self.repo.save_pending_changes(paths, base=self.root)
 
-        engine = apply_whole_files if edit_format == "whole" else apply_edits
+        if edit_format == "whole":
+            engine = apply_whole_files
+        else:
+            engine = functools.partial(apply_edits, conflicted=conflicted)
         result = engine(edits, self.root, dry_run=self.dry_run,
                         max_file_bytes=self.max_file_bytes, before_write=save_pending)
         if result.failed:
@@ -108,7 +126,12 @@ class EditTransaction:
         out.files, out.diff = list(result.applied), result.diff
         if self.dry_run or not out.files:
             return out
-        if self.repo is not None:
+        if self.repo is not None and self.stage_only:
+            try:
+                self.repo.add(self._repo_paths(out.files))
+            except GitError as e:
+                out.commit_error = str(e)
+        elif self.repo is not None:
             try:
                 out.commit = self.repo.commit_hrm_edit(
                     out.files, self.message or default_message(out.files), base=self.root)
@@ -117,3 +140,35 @@ class EditTransaction:
         if self.session is not None:
             self.session.edit(out.files, out.diff, applied=True, well_formed=True)
         return out
+
+    def conflicted(self) -> list[str]:
+        """Files git left conflicted, relative to this transaction's root (during a merge
+        run with stage_only; empty otherwise)."""
+        if self.repo is None or not (self.stage_only and self.repo.merging()):
+            return []
+        top, here = self.repo.root.resolve(), self.root.resolve()
+        out = []
+        for path in self.repo.status().conflicted:
+            try:
+                out.append((top / path).relative_to(here).as_posix())
+            except ValueError:
+                continue  # outside the folder this transaction edits
+        return out
+
+    def _repo_paths(self, paths: list[str]) -> list[str]:
+        top = self.repo.root.resolve() if self.repo else self.root.resolve()
+        return [(self.root.resolve() / p).relative_to(top).as_posix() for p in paths]
+
+    def _refuse_own_changes_in_merge(self, paths: list[str], conflicted: list[str]) -> None:
+        """During a merge your own changes cannot be committed apart from hrm's; refuse to
+        edit a file that holds some (the merge's staged results and conflicts are fine)."""
+        assert self.repo is not None
+        st = self.repo.status()
+        yours = set(st.unstaged) | set(st.untracked)
+        rel = self._repo_paths([p for p in paths if p not in conflicted])
+        mine = [p for p in rel if p in yours]
+        if mine:
+            raise GitError(
+                f"{', '.join(mine)} hold uncommitted changes of yours during a merge; commit "
+                "the merge without them (or stash them) first, then run hrm again"
+            )

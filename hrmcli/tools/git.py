@@ -91,6 +91,16 @@ def hrm_message(summary: str, body: str = "") -> str:
     return "\n\n".join(parts) + "\n"
 
 
+def format_conflicts(files: list[ConflictFile]) -> str:
+    """Conflicted files and their hunks as the agent's planner and the user read them."""
+    out = []
+    for f in files:
+        out.append(f"conflict in {f.path}: {len(f.hunks)} hunk(s)")
+        for k, (ours, theirs) in enumerate(f.hunks, 1):
+            out.append(f"hunk {k} ours (HEAD):\n{ours.rstrip()}\nhunk {k} theirs:\n{theirs.rstrip()}")
+    return "\n".join(out)
+
+
 def parse_conflicts(text: str) -> list[tuple[str, str]]:
     """(ours, theirs) for each conflict region; diff3 base sections are dropped."""
     hunks: list[tuple[str, str]] = []
@@ -182,18 +192,48 @@ class GitRepo:
                     unstaged.append(path)
         return Status(branch, staged, unstaged, untracked, conflicted)
 
-    def diff(self, *, staged: bool = False, paths: list[str] | None = None) -> str:
-        args = ["diff"] + (["--cached"] if staged else [])
+    def diff(self, *, staged: bool = False, paths: list[str] | None = None,
+             rev: str | None = None) -> str:
+        """The work tree's diff (or the index's, or against `rev`: a commit, `A..B` or
+        `A...B`, the changes on B since it forked from A)."""
+        args = ["diff"] + (["--cached"] if staged else []) + ([rev] if rev else [])
         return self._git(*args, "--", *(paths or []))
 
-    def log(self, n: int = 10) -> list[Commit]:
+    def log(self, n: int = 10, rev: str = "HEAD") -> list[Commit]:
+        """The last n commits reachable from `rev` (which may be a range, `main..HEAD`)."""
         if not self.repo.head.is_valid():
             return []
         return [
             Commit(c.hexsha, c.summary if isinstance(c.summary, str) else c.summary.decode(),
                    str(c.author), c.committed_datetime.isoformat(), is_hrm_message(str(c.message)))
-            for c in self.repo.iter_commits("HEAD", max_count=n)
+            for c in self.repo.iter_commits(rev, max_count=n)
         ]
+
+    def is_revision(self, text: str) -> bool:
+        """Whether text names commits: a revision, or a range `A..B` / `A...B` of them."""
+        ends = re.split(r"\.{2,3}", text, maxsplit=1)  # a range's ends; `A..` means A..HEAD
+        if text.startswith("-") or not any(ends):
+            return False
+        try:
+            for end in filter(None, ends):
+                self.repo.git.rev_parse("--verify", "--quiet", "--end-of-options",
+                                        f"{end}^{{commit}}")
+        except git.GitCommandError:
+            return False
+        return True
+
+    def conflicts(self) -> list[ConflictFile]:
+        """Each conflicted file with the (ours, theirs) text of its conflict regions."""
+        files = []
+        for path in self.status().conflicted:
+            full = self.root / path
+            text = full.read_text(encoding="utf-8", errors="replace") if full.is_file() else ""
+            files.append(ConflictFile(path, parse_conflicts(text)))
+        return files
+
+    def merging(self) -> bool:
+        """A merge is in progress (MERGE_HEAD exists): the next commit has two parents."""
+        return self._in_progress() == "a merge"
 
     def head_sha(self) -> str | None:
         return self.repo.head.commit.hexsha if self.repo.head.is_valid() else None
@@ -245,14 +285,9 @@ class GitRepo:
             self._git("merge", "--no-edit", "--no-ff", branch, identity=True)
             return MergeResult(ok=True, message=f"merged {branch}")
         except GitError as e:
-            conflicted = self.status().conflicted
-            if not conflicted:
+            files = self.conflicts()
+            if not files:
                 raise
-            files = []
-            for path in conflicted:
-                full = self.root / path
-                text = full.read_text(encoding="utf-8", errors="replace") if full.is_file() else ""
-                files.append(ConflictFile(path, parse_conflicts(text)))
             return MergeResult(ok=False, conflicts=files, message=str(e))
 
     def merge_abort(self) -> None:
