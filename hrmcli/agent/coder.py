@@ -93,6 +93,10 @@ class EditCoder:
     # Edits may only touch the files given to the coder: a model that names another path
     # (small models hallucinate them) gets that back as a failure instead of a new file.
     allow_other_files: bool = False
+    # Earlier turns of a conversation that spans requests, sent before this request's files
+    # (shown as they are now). Each propose() appends its own turns: the task, any repairs
+    # and the last reply. The polyglot benchmark keeps chat history between tries this way.
+    history: list[Message] | None = None
     # Files git left with conflict markers in a merge: SEARCH may quote whole conflict
     # regions there (hrmcli.agent.apply reads such blocks only in these files).
     conflicted: frozenset[str] = frozenset()
@@ -171,7 +175,9 @@ class EditCoder:
         # edits still apply to, and SEARCH is still constrained by, the whole files.
         shown = fit_files(files, task, ctx, min(self.options.max_tokens, ctx // 3) + 300) \
             if ctx else files
-        messages: list[Message] = prompts.edit_messages(shown, task, style, self.edit_format)
+        messages: list[Message] = prompts.edit_messages(shown, task, style, self.edit_format,
+                                                        self.history or ())
+        turns = [Message("user", task)]
         if self.session:
             self.session.message("user", task)
         t0 = time.perf_counter()
@@ -190,6 +196,7 @@ class EditCoder:
             tokens += done.completion_tokens
             prompt_tokens += done.prompt_tokens
             reply = strip_thinking(done.text)
+            turns.append(Message("assistant", done.text))
             if self.session:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
@@ -200,7 +207,10 @@ class EditCoder:
             report = "\n".join(f"- {f}" for f in failures)
             if self.on_attempt:
                 self.on_attempt(attempt + 1, report)
-            messages = messages + prompts.repair_messages(done.text, report, style)
+            repair = prompts.repair_messages(done.text, report, style)
+            messages, turns = messages + repair, turns + repair[1:]  # [0] is the reply
+        if self.history is not None:
+            self.history.extend(turns)
         ok = not failures and result is not None
         outcome = EditOutcome(
             applied=False, well_formed=ok,

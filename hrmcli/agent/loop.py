@@ -203,7 +203,9 @@ class AgentLoop:
             done_so_far=[] if first else self.done_lines,
             context_files=self.context_files, on_text=self.ui.text, allow_fallback=first,
         )
-        self._log_generation(self.planner)
+        if plan.generation is not None:
+            g = plan.generation
+            self.transcript.generation(g.seconds, g.prompt_tokens, g.completion_tokens)
         if any(tool == "git_commit" for tool, _ in plan.steps):
             self.commit_later = True
         if plan.note:
@@ -235,11 +237,6 @@ class AgentLoop:
             return float(halt()) >= HALT_THRESHOLD
         msgs = [Message("tool", "\n\n".join(self.observations[-6:])), Message("user", self.request)]
         return float(halt(msgs)) >= HALT_THRESHOLD
-
-    def _log_generation(self, backend: Backend) -> None:
-        last = backend.last
-        if last is not None:
-            self.transcript.generation(last.seconds, last.prompt_tokens, last.completion_tokens)
 
     # ------------------------------------------------------------------ one step
 
