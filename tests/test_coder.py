@@ -61,3 +61,28 @@ def test_edits_to_files_outside_the_edit_are_sent_back_not_written(tmp_path):
     assert "not one of the files being edited (m.py)" in str(srv.requests[1]["body"]["messages"])
     assert not (tmp_path / "other").exists()
     assert (tmp_path / "m.py").read_text() == "x = 2\n"
+
+
+def test_history_carries_the_conversation_and_shows_files_as_they_are_now(tmp_path):
+    """A coder with a history (the polyglot benchmark's chat across tries): each request
+    appends its task, its replies and any repair feedback; the next request sends them
+    before the files, and the files as they are after the first edit."""
+    (tmp_path / "m.py").write_text("x = 1\n")
+    miss = "m.py\n<<<<<<< SEARCH\nx = 9\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    good = "m.py\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n"
+    again = "m.py\n<<<<<<< SEARCH\nx = 2\n=======\nx = 3\n>>>>>>> REPLACE\n"
+    history: list[Message] = []
+    with ScriptedServer([miss, good, again]) as srv:
+        coder = EditCoder(OpenAICompatBackend(srv.url), tmp_path, history=history)
+        assert coder.run(["m.py"], "set x to 2").applied
+        turns = [(m.role, m.content) for m in history]
+        assert coder.run(["m.py"], "now 3").applied
+        second = srv.messages(2)
+    assert [r for r, _ in turns] == ["user", "assistant", "user", "assistant"]
+    assert turns[0] == ("user", "set x to 2") and turns[1][1] == miss and turns[3][1] == good
+    assert turns[2][1].startswith("Your edits could not be applied")
+    # the second request: system, examples, the four turns, then the files and task
+    assert [(m["role"], m["content"]) for m in second[-5:-1]] == turns
+    assert "x = 2" in second[-1]["content"] and "x = 1" not in second[-1]["content"]
+    assert second[-1]["content"].endswith("Task: now 3")
+    assert (tmp_path / "m.py").read_text() == "x = 3\n" and len(history) == 6
