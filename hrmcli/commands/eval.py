@@ -17,7 +17,8 @@ def eval_cmd(
     max_new: int = typer.Option(256, "--max-new", help="Tokens to generate per task."),
     raw: bool = typer.Option(False, "--raw", help="Use the live weights instead of the EMA."),
 ) -> None:
-    """Held-out loss and bits/byte per language, edit apply and exact-match rates,
+    """Held-out loss and bits/byte per language, edit apply and exact-match rates (each
+    task edited by hrm edit's own coder: its prompts, constrained decoding and repairs),
     tool-plan exact match and halt-head accuracy."""
     import json
 
