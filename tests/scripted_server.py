@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -25,17 +26,22 @@ class ScriptedServer:
     function script(kind, messages) -> reply, where kind is "plan" for planner prompts and
     "edit" otherwise. Every request is recorded in `requests` as {"path", "body", "kind"}.
     A status other than 200 answers every request with that error. Set `hold` to an Event
-    to pause each stream half-way until it is set (`holding` is set while paused).
+    to pause each stream half-way until it is set (`holding` is set while paused). `delay`
+    seconds pass before each piece (a slow model); `dropped` is set when a client closes
+    its connection before its stream has ended.
     """
 
-    def __init__(self, script: Sequence[str] | Script, chunk: int = 7, status: int = 200) -> None:
+    def __init__(self, script: Sequence[str] | Script, chunk: int = 7, status: int = 200,
+                 delay: float = 0.0) -> None:
         self.replies = None if callable(script) else list(script)
         self.script = script if callable(script) else None
         self.chunk = chunk
         self.status = status
+        self.delay = delay
         self.requests: list[dict] = []
         self.hold: threading.Event | None = None
         self.holding = threading.Event()
+        self.dropped = threading.Event()
         self.usage_prompt_tokens = 42
         server = self
 
@@ -65,6 +71,8 @@ class ScriptedServer:
                         if server.hold is not None and i == len(pieces) // 2:
                             server.holding.set()
                             server.hold.wait(30)
+                        if server.delay:
+                            time.sleep(server.delay)
                         self._event({"choices": [{"index": 0, "delta": {"content": piece}}]})
                     self._event({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
                     self._event({"choices": [], "usage": {
@@ -72,7 +80,7 @@ class ScriptedServer:
                         "completion_tokens": len(pieces)}})
                     self.wfile.write(b"data: [DONE]\n\n")
                 except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client stopped reading (Ctrl-C in a test)
+                    server.dropped.set()  # the client stopped reading (Ctrl-C, a cancel)
 
             def _event(self, obj: dict) -> None:
                 self.wfile.write(b": keep-alive\n\ndata: " + json.dumps(obj).encode() + b"\n\n")
