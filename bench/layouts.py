@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-if __package__ and __package__.startswith("hrmcli."):
+if __package__.startswith("hrmcli."):
     from ..trainer.tune import Records, load_init, validate
 else:
     from trainer.tune import Records, load_init, validate
