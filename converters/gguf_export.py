@@ -142,6 +142,8 @@ def add_tokenizer(w, fields: dict) -> None:
 
 def add_provenance(w, prov: dict) -> None:
     for k, v in sorted(prov.items()):
+        if k == "converted":  # a file unpacked and converted again: this conversion's time
+            continue
         key = f"{ARCH}.provenance.{k}"
         if isinstance(v, bool):
             w.add_bool(key, v)

@@ -12,13 +12,12 @@ the first place that differs, and nothing is written.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
-from hrmcli.commands._common import fail, load_backend_or_fail
+from hrmcli.commands._common import ask_to_apply, fail, load_backend_or_fail, report_written
 
 STYLES = ("google", "numpy", "jsdoc", "godoc", "rustdoc", "javadoc")
 DOCSTRING_STYLES = ("google", "numpy")  # Python docstrings; the rest are comments
@@ -202,13 +201,9 @@ def _doc(file: Path, symbol: str | None, style: str, model: str, yes: bool, dry_
     if dry_run:
         out.print("--dry-run: nothing was written.")
         finish(0, "dry-run")
-    if not yes:
-        if not sys.stdin.isatty():
-            err.print("[yellow]not applied:[/] pass --yes to apply without a terminal to ask on")
-            finish(1, "declined")
-        if not typer.confirm("Apply this documentation?", default=True, err=True):
-            out.print("Not applied.")
-            finish(0, "declined")
+    declined = ask_to_apply(yes, "Apply this documentation?", out, err)
+    if declined:
+        finish(*declined)
     if file.read_bytes() != original:  # what was checked is what gets written
         err.print(f"[red]error:[/] {escape(rel)} changed while the model was writing; nothing "
                   "was written. Run hrm doc again.")
@@ -226,15 +221,7 @@ def _doc(file: Path, symbol: str | None, style: str, model: str, yes: bool, dry_
             err.print(f"[red]-[/] {escape(e)}")
         finish(1, "failed", errors=done.errors)
     report.update(applied=True, files=done.files, diff=done.diff, commit=done.commit)
-    if done.pending_commit:
-        out.print(f"Saved your pending changes first in commit {done.pending_commit[:10]}.")
-    if done.commit:
-        out.print(f"[green]Documented[/] and committed {done.commit[:10]} (hrm undo to drop it).")
-    elif done.commit_error:
-        err.print("[yellow]warning:[/] the documentation was written but not committed: "
-                  f"{escape(done.commit_error)}")
-    else:
-        out.print(f"[green]Documented[/] {escape(rel)} (not a git repository: no commit).")
+    report_written(done, out, err, "Documented", "the documentation")
     finish(0, "applied")
 
 

@@ -7,14 +7,13 @@ map ranks highest (hrmcli.agent.autocontext) and shows them before the model run
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from hrmcli.agent.autocontext import DEFAULT_CONTEXT_TOKENS, AutoContext
-from hrmcli.commands._common import fail
+from hrmcli.commands._common import ask_to_apply, fail, report_written
 
 EDIT_HELP = (
     "Ask the model to edit FILE... for TASK (the last argument is the task, every one "
@@ -198,13 +197,9 @@ def _edit(root: Path, rels: list[str], task: str, model: str, yes: bool, dry_run
     if dry_run:
         out.print("--dry-run: nothing was written.")
         finish(0, "dry-run")
-    if not yes:
-        if not sys.stdin.isatty():
-            err.print("[yellow]not applied:[/] pass --yes to apply without a terminal to ask on")
-            finish(1, "declined")
-        if not typer.confirm("Apply these edits?", default=True, err=True):
-            out.print("Not applied.")
-            finish(0, "declined")
+    declined = ask_to_apply(yes, "Apply these edits?", out, err)
+    if declined:
+        finish(*declined)
 
     tx = EditTransaction(root, f"{default_message(outcome.files)}: {task[:60]}", session=session)
     try:
@@ -219,15 +214,7 @@ def _edit(root: Path, rels: list[str], task: str, model: str, yes: bool, dry_run
             err.print(f"[red]-[/] {escape(e)}")
         finish(1, "failed")
     outcome.applied, outcome.files, outcome.diff = True, done.files, done.diff
-    if done.pending_commit:
-        out.print(f"Saved your pending changes first in commit {done.pending_commit[:10]}.")
-    if done.commit:
-        out.print(f"[green]Applied[/] and committed {done.commit[:10]} (hrm undo to drop it).")
-    elif done.commit_error:
-        err.print("[yellow]warning:[/] the edit was written but not committed: "
-                  f"{escape(done.commit_error)}")
-    elif not done.in_repo:
-        out.print(f"[green]Applied[/] to {', '.join(done.files)} (not a git repository: no commit).")
+    report_written(done, out, err, "Applied", "the edit")
     finish(0, "applied")
 
 
