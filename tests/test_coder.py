@@ -63,6 +63,27 @@ def test_edits_to_files_outside_the_edit_are_sent_back_not_written(tmp_path):
     assert (tmp_path / "m.py").read_text() == "x = 2\n"
 
 
+def test_a_path_in_another_case_names_the_one_file_being_edited(tmp_path):
+    """Small models lower-case file names: "invoice.java" for Invoice.java is read as it
+    when exactly one file being edited matches; with two candidates it is sent back."""
+    (tmp_path / "Invoice.java").write_text("int total = 1;\n")
+    lower = "invoice.java\n<<<<<<< SEARCH\nint total = 1;\n=======\nint total = 2;\n>>>>>>> REPLACE\n"
+    with ScriptedServer([lower]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(["Invoice.java"], "set total to 2")
+    assert out.applied and out.attempts == 1 and out.files == ["Invoice.java"]
+    assert (tmp_path / "Invoice.java").read_text() == "int total = 2;\n"
+    assert not (tmp_path / "invoice.java").exists() or (tmp_path / "invoice.java").samefile(
+        tmp_path / "Invoice.java")
+    (tmp_path / "INVOICE.java").write_text("int total = 1;\n")
+    good = "INVOICE.java\n<<<<<<< SEARCH\nint total = 1;\n=======\nint total = 3;\n>>>>>>> REPLACE\n"
+    with ScriptedServer([lower, good]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(
+            ["Invoice.java", "INVOICE.java"], "set total to 3")
+    assert out.attempts == 2  # ambiguous: not guessed, sent back
+    assert "not one of the files being edited" in str(srv.requests[1]["body"]["messages"])
+    assert (tmp_path / "INVOICE.java").read_text() == "int total = 3;\n"
+
+
 def test_history_carries_the_conversation_and_shows_files_as_they_are_now(tmp_path):
     """A coder with a history (the polyglot benchmark's chat across tries): each request
     appends its task, its replies and any repair feedback; the next request sends them

@@ -13,6 +13,7 @@ structure, never from SEARCH text the file does not contain.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import time
 from collections.abc import Callable, Sequence
@@ -127,6 +128,21 @@ class EditCoder:
         trie = _trie_for(self.backend)
         return SearchConstraint(trie, dict(files)) if trie else None
 
+    def _own_spelling(self, edits: list, allowed: set[str]) -> list:
+        """A block whose path names a file being edited in another case ("invoice.java" for
+        Invoice.java) is read as that file, when exactly one file matches that way: small
+        models lower-case names. A path that matches no file, or several, is left as written
+        (and reported by _outside)."""
+        out = []
+        for e in edits:
+            low = e.path.replace("\\", "/").removeprefix("./").lower()
+            if e.path not in allowed:
+                same = [a for a in allowed if a.lower() == low]
+                if len(same) == 1:
+                    e = dataclasses.replace(e, path=same[0])
+            out.append(e)
+        return out
+
     def _outside(self, edits: list, allowed: set[str]) -> list[BlockFailure]:
         if self.allow_other_files:
             return []
@@ -160,6 +176,7 @@ class EditCoder:
             what = "SEARCH/REPLACE blocks" if self.edit_format == "diff" else "whole-file blocks"
             errors = [BlockFailure(0, "", f"the reply has no {what}")]
         if not errors and allowed is not None:
+            edits = self._own_spelling(edits, allowed)
             errors = self._outside(edits, allowed)
         if errors:
             return edits, None, errors
