@@ -94,3 +94,22 @@ def test_relayout_starts_as_the_tuned_identity_model(tiny_llama, tmp_path):
         assert "identity" in str(e)
     else:
         raise AssertionError("a non-identity checkpoint must be refused")
+
+
+def test_convert_cycles_sets_the_layouts_own_recursion(tiny_llama, tmp_path):
+    from converters.retrofit import save
+    from hrmcli.runtime.gguf_load import load
+    from tests.cli_helpers import hrm
+
+    path, _ = tiny_llama
+    core = save(retrofit(path, "core:2:3:2"), tmp_path / "core.pt")
+    ident = save(retrofit(path, "identity"), tmp_path / "identity.pt")
+    r = hrm(tmp_path, tmp_path / "home", "convert", str(core), str(tmp_path / "c4.gguf"),
+            "--type", "f32", "--cycles", "4")
+    assert r.returncode == 0, r.stderr
+    cfg = load(tmp_path / "c4.gguf").cfg
+    assert cfg.l_cycles == 4 and cfg.l_layers == 3 and cfg.n_applications == 2 + 4 * 3 + 1
+    r = hrm(tmp_path, tmp_path / "home", "convert", str(ident), str(tmp_path / "i.gguf"),
+            "--cycles", "2")
+    assert r.returncode == 1 and "core or planner" in r.stderr.replace("\n", " ")
+    assert not (tmp_path / "i.gguf").exists()

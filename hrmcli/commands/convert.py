@@ -23,6 +23,9 @@ def convert(
     embed_type: str = typer.Option("", "--embed-type",
                                    help="Type for the token embedding and LM head (default: "
                                         "--type); q8_0 keeps small pretrained models intact"),
+    cycles: int = typer.Option(0, "--cycles", min=0,
+                               help="Run the recursion this many times at inference: the core "
+                                    "of a core layout (l_cycles), H of a planner (h_cycles)"),
 ) -> None:
     """Convert a checkpoint to GGUF (hyperparameters, tokenizer, provenance included)."""
     from rich.progress import Progress
@@ -36,6 +39,8 @@ def convert(
             raise typer.Exit(2)
     try:
         ck = load_checkpoint(checkpoint, use_ema=not raw_weights)
+        if cycles:
+            ck.cfg = _with_cycles(ck, cycles)
         if arch == "auto":
             arch = "llama" if ck.cfg.is_transformer and not ck.cfg.retrofit else "hrm-code"
         export = {"llama": export_llama, "hrm-code": export_hrm}.get(arch)
@@ -58,6 +63,22 @@ def convert(
     console.print(f"wrote {out} ({arch}, {kind}, {mb:.1f} MB)")
     if verify:
         _verify(ck, out, qtype, arch, embed_type or None)
+
+
+def _with_cycles(ck, cycles: int):
+    """The checkpoint's config with its own recursion run `cycles` times (the layout says
+    which: retrofits record it in their provenance)."""
+    from dataclasses import replace
+
+    from hrmcli.converters.gguf_export import ConvertError
+
+    layout = str(ck.provenance.get("layout", ""))
+    if layout.startswith("core"):
+        return replace(ck.cfg, l_cycles=cycles)
+    if layout.startswith("planner"):
+        return replace(ck.cfg, h_cycles=cycles)
+    raise ConvertError(f"--cycles needs a core or planner retrofit; this checkpoint's layout is "
+                       f"{layout or 'not a retrofit'}")
 
 
 def _verify(ck, out: Path, qtype: str, arch: str, embed_qtype: str | None = None) -> None:
