@@ -302,6 +302,9 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
     from hrmcli.agent.bench_history import hrm_version, model_identity, record_bench_run
 
     settings = settings or EditSettings()
+    # The version of the code that runs: taken at the start, since a long run may outlive
+    # commits made meanwhile.
+    version = hrm_version()
     chosen = _resolve_tasks(tasks, langs, kinds, limit)
     if reference:
         name, sha = "reference", ""
@@ -368,7 +371,7 @@ def run_suite(model_spec: str = "", tasks: Sequence[EditTask | str] | None = Non
     summary = summarize(ordered, model=name, model_sha=sha,
                         wall_seconds=time.perf_counter() - t_start)
     summary.update(
-        reference=reference, hrm_version=hrm_version(),
+        reference=reference, hrm_version=version,
         variant=variant or variant_name(reference, langs, kinds, limit, ids, settings),
         settings=asdict(settings), repeat=1 if reference else repeat,
         skipped_languages={r.lang: r.error for r in ordered if r.skipped},
