@@ -99,11 +99,17 @@ def test_missing_command_and_empty_command_are_clear_errors(tmp_path: Path) -> N
 
 def test_ctrl_c_kills_the_child_group_and_reraises(tmp_path: Path) -> None:
     pidfile = tmp_path / "pid"
+    # A test run started in the background of a non-interactive shell inherits SIGINT
+    # ignored; Python keeps that, and Ctrl-C would never arrive. Install Python's own.
+    old = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, os.kill, (os.getpid(), signal.SIGINT))
     timer.start()
-    with pytest.raises(KeyboardInterrupt):
-        shell.run(f"echo $$ > {pidfile}; sleep 60 & sleep 60", tmp_path, tmp_path, timeout=30)
-    timer.join()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            shell.run(f"echo $$ > {pidfile}; sleep 60 & sleep 60", tmp_path, tmp_path, timeout=30)
+    finally:
+        timer.join()
+        signal.signal(signal.SIGINT, old)
     assert _wait_dead(int(pidfile.read_text())) == []
 
 
