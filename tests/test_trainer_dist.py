@@ -145,7 +145,10 @@ def test_ctrl_c_saves_a_checkpoint_that_resumes(corpus, single, tmp_path):
     cmd = [sys.executable, "-m", "trainer", "--data-dir", str(base / "data"), "--out", str(out),
            "--steps", "100000", "--batch-size", "2", "--seq-len", "32", "--save-every", "0",
            "--no-progress", *SMALL]
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV)
+    # A test run started in a shell's background has SIGINT ignored, and the trainer would
+    # inherit that; give it the default disposition so Python turns Ctrl-C into KeyboardInterrupt.
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=ENV,
+                         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     while not (out / "tb").exists() and time.monotonic() < deadline and p.poll() is None:
         time.sleep(0.2)
