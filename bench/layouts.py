@@ -24,17 +24,8 @@ if __package__.startswith("hrmcli."):
 else:
     from trainer.tune import Records, load_init, validate
 
-from hrmcli.runtime.model import HRMConfig
+from hrmcli.runtime.model import recursion_field
 from hrmcli.runtime.tokenizer import Tokenizer
-
-
-def cycle_field(cfg: HRMConfig, layout: str) -> str | None:
-    """The config field that counts the layout's recursion (None: the identity layout)."""
-    if layout.startswith("core"):
-        return "l_cycles"
-    if layout.startswith("planner"):
-        return "h_cycles"
-    return None
 
 
 def score(path: str, records: str, n: int, cycles: list[int], max_tokens: int) -> dict:
@@ -42,7 +33,7 @@ def score(path: str, records: str, n: int, cycles: list[int], max_tokens: int) -
     layout = str((ck.get("provenance") or {}).get("layout", "identity"))
     tok = Tokenizer.from_gguf_fields(ck["tokenizer"])
     recs = Records(records, tok, max_tokens, seed=0)
-    field = cycle_field(model.cfg, layout)
+    field = recursion_field(layout)
     base = model.cfg
     row = {"checkpoint": path, "layout": layout, "step": int(ck.get("step", 0)),
            "trained_cycles": getattr(base, field) if field else None, "loss": {}}

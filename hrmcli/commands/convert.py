@@ -71,14 +71,14 @@ def _with_cycles(ck, cycles: int):
     from dataclasses import replace
 
     from hrmcli.converters.gguf_export import ConvertError
+    from hrmcli.runtime.model import recursion_field
 
     layout = str(ck.provenance.get("layout", ""))
-    if layout.startswith("core"):
-        return replace(ck.cfg, l_cycles=cycles)
-    if layout.startswith("planner"):
-        return replace(ck.cfg, h_cycles=cycles)
-    raise ConvertError(f"--cycles needs a core or planner retrofit; this checkpoint's layout is "
-                       f"{layout or 'not a retrofit'}")
+    field = recursion_field(layout)
+    if field is None:
+        raise ConvertError(f"--cycles needs a core or planner retrofit; this checkpoint's "
+                           f"layout is {layout or 'not a retrofit'}")
+    return replace(ck.cfg, **{field: cycles})
 
 
 def _verify(ck, out: Path, qtype: str, arch: str, embed_qtype: str | None = None) -> None:

@@ -146,6 +146,16 @@ class RMSNorm(nn.Module):
         return xf.type_as(x) * self.weight
 
 
+def recursion_field(layout: str) -> str | None:
+    """The HRMConfig field that counts a retrofit layout's recursion: l_cycles for a core
+    layout (how often the core runs), h_cycles for a planner; None for identity."""
+    if layout.startswith("core"):
+        return "l_cycles"
+    if layout.startswith("planner"):
+        return "h_cycles"
+    return None
+
+
 def rope_tables(cfg: HRMConfig, device=None) -> tuple[Tensor, Tensor]:
     """cos/sin tables of shape (max_seq_len, head_dim/2) for rotate-half RoPE (NEOX layout)."""
     hd = cfg.head_dim
