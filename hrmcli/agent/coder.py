@@ -3,8 +3,11 @@
 One coder per edit format (Aider-style), here one class with the format as a field since
 both formats share every step but parsing. Edits are first applied as a dry run; when a
 block fails, the failure report goes back to the model and it tries again (bounded), so a
-near-miss costs a retry instead of the whole task. Nothing is written until a reply
-applies cleanly, and then only when the caller asks (`apply_proposal`).
+near-miss costs a retry instead of the whole task. A reply whose edits change nothing, or
+leave a file that no longer parses, fails the same way (hrmcli.agent.verify). Chat models
+get the failure report as a repair turn; HRM-Code, which was tuned on single turns, is
+asked the same prompt again with sampling (a new seed per try). Nothing is written until a
+reply applies cleanly, and then only when the caller asks (`apply_proposal`).
 
 For in-process backends the SEARCH sections are constrained to spans of the files
 (hrmcli.agent.constrained), so with constraint on, failures come only from malformed
@@ -29,11 +32,17 @@ from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
 from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.agent.transaction import EditTransaction
+from hrmcli.agent.verify import NO_CHANGE, broken_syntax
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
 from hrmcli.agent.window import fit_files
 from hrmcli.tools.paths import Refused, resolve_in_root
 
 MAX_REPAIRS = 3
+# HRM-Code retries by sampling the same prompt again (it was never tuned on repair
+# conversations, and the runtime reuses the prompt's KV cache): at this temperature and
+# top-p, with a different seed per try.
+RESAMPLE_TEMPERATURE = 0.7
+RESAMPLE_TOP_P = 0.95
 MAX_FILE_BYTES = 1_000_000
 
 
@@ -158,9 +167,12 @@ class EditCoder:
                                         f"({', '.join(sorted(allowed))})"))
         return out
 
-    def _check(self, reply: str, allowed: set[str] | None = None
+    def _check(self, reply: str, allowed: set[str] | None = None,
+               before: dict[str, str] | None = None
                ) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
-        """Parse and dry-run a reply: (edits, dry-run result, failures)."""
+        """Parse and dry-run a reply: (edits, dry-run result, failures). Edits that apply
+        but change nothing, or leave a file of `before` unparseable, are failures too
+        (hrmcli.agent.verify)."""
         if self.edit_format == "whole":
             try:
                 edits: list = parse_whole_files(reply)
@@ -181,7 +193,14 @@ class EditCoder:
         if errors:
             return edits, None, errors
         result = apply(edits, self.root, dry_run=True)
-        return edits, result, list(result.failed)
+        failed = list(result.failed)
+        if not failed and not result.applied:
+            failed = [BlockFailure(0, "", NO_CHANGE)]
+        for rel, text in result.new_contents.items() if not failed else ():
+            why = broken_syntax(rel, before[rel], text) if before and rel in before else None
+            if why:
+                failed.append(BlockFailure(0, rel, why))
+        return edits, result, failed
 
     def propose(self, paths: Sequence[str], task: str) -> EditOutcome:
         """Ask for edits and dry-run them, repairing up to max_repairs times. Writes nothing."""
@@ -200,8 +219,13 @@ class EditCoder:
         t0 = time.perf_counter()
         tokens = prompt_tokens = 0
         reply, failures, edits, result = "", [], [], None
+        resample = style == prompts.HRM_STYLE
         for attempt in range(1, self.max_repairs + 2):
             opts = GenerationOptions(**{**vars(self.options), "logits_processor": self._processor(files)})
+            if resample and attempt > 1:
+                opts.temperature = max(opts.temperature, RESAMPLE_TEMPERATURE)
+                opts.top_p = min(opts.top_p, RESAMPLE_TOP_P)
+                opts.seed = (opts.seed or 0) + attempt - 1
             try:
                 done = complete(self.backend, messages, opts, self.on_text)
             except ContextExceeded as e:
@@ -218,12 +242,15 @@ class EditCoder:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
                                         done.finish_reason)
-            edits, result, failures = self._check(reply, {rel for rel, _ in files})
+            edits, result, failures = self._check(reply, {rel for rel, _ in files}, dict(files))
             if not failures or attempt > self.max_repairs:
                 break
             report = "\n".join(f"- {f}" for f in failures)
             if self.on_attempt:
                 self.on_attempt(attempt + 1, report)
+            if resample:  # ask again from the same prompt; only the last reply is kept
+                turns.pop()
+                continue
             repair = prompts.repair_messages(done.text, report, style)
             messages, turns = messages + repair, turns + repair[1:]  # [0] is the reply
         if self.history is not None:

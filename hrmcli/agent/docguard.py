@@ -24,6 +24,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from hrmcli.agent.verify import first_syntax_error
 from hrmcli.languages import parser
 
 COMMENT_TYPES = frozenset({"comment", "line_comment", "block_comment", "html_comment"})
@@ -176,18 +177,6 @@ def code_tokens(tree, source: bytes, grammar: str) -> list[Token]:
     return out
 
 
-def _first_error(node):
-    """The first ERROR or MISSING node in source order, or None."""
-    stack = [node]
-    while stack:
-        n = stack.pop()
-        if n.is_error or n.is_missing:
-            return n
-        if n.has_error:
-            stack.extend(reversed(n.children))
-    return None
-
-
 def check_docs_only(before: str | bytes, after: str | bytes, grammar: str,
                     path: str = "the file") -> None:
     """Raise CodeChanged unless `after` differs from `before` only in comments and
@@ -196,7 +185,7 @@ def check_docs_only(before: str | bytes, after: str | bytes, grammar: str,
     new = after.encode("utf-8") if isinstance(after, str) else after
     old_tree, new_tree = parse(old, grammar), parse(new, grammar)
     if new_tree.root_node.has_error and not old_tree.root_node.has_error:
-        bad = _first_error(new_tree.root_node)
+        bad = first_syntax_error(new_tree.root_node)
         line = bad.start_point[0] + 1 if bad is not None else 1
         raise CodeChanged(f"{path}: the edited file no longer parses (line {line} after the "
                           "edit); only comments and docstrings may change", 0, line)
