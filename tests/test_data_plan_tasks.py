@@ -72,3 +72,18 @@ def test_merge_plan_without_resolution_fails(tmp_path: Path) -> None:
     broken = Scenario(sc.name, sc.request, steps, setup=sc.setup, may_fail=sc.may_fail, check=sc.check)
     with pytest.raises(PlanFailed):
         execute(broken, tmp_path)
+
+
+def test_fixes_commit_only_when_asked_and_running_the_tests_edits_nothing() -> None:
+    from trainer.data.plan_tasks import run_tests_only, test_then_fix
+
+    fixes = [test_then_fix(random.Random(i)) for i in range(12)]
+    for sc in fixes:
+        tools = [t for t, _ in sc.steps]
+        assert ("git_commit" in tools) == ("commit" in sc.request)
+        assert tools[:4] == ["run_tests", "read", "edit", "run_tests"]
+    assert {("git_commit" in [t for t, _ in sc.steps]) for sc in fixes} == {True, False}
+    for i in range(6):
+        sc = run_tests_only(random.Random(i))
+        assert sc.steps == [("run_tests", "python -m pytest -q"), ("done", "")]
+        assert "test" in sc.request.lower()

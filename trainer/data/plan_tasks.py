@@ -231,19 +231,38 @@ _TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
 
 
 def test_then_fix(rng: random.Random) -> Scenario:
+    """Fix a failing test; commit only when the request asks for it."""
+    commit = rng.random() < 0.5
+    request = _say(rng, "[Run the tests and fix whatever fails|The test suite is red: find and "
+                        "fix the bug|Make the tests pass|Make the failing test pass]")
+    steps = [("run_tests", "python -m pytest -q"), ("read", "calc.py"), ("edit", "calc.py"),
+             ("run_tests", "python -m pytest -q")]
+    if commit:
+        request += _say(rng, "[, then commit the fix| and commit it]")
+        steps += [("git_add", "git add calc.py"), ("git_commit", 'git commit -m "Fix add"')]
     return Scenario(
-        "test_then_fix",
-        _say(rng, "[Run the tests and fix whatever fails|The test suite is red: find and fix the "
-                  "bug|Make the tests pass][|, then commit the fix]."),
-        [("run_tests", "python -m pytest -q"), ("read", "calc.py"), ("edit", "calc.py"),
-         ("run_tests", "python -m pytest -q"), ("git_add", "git add calc.py"),
-         ("git_commit", 'git commit -m "Fix add"'), ("done", "")],
+        "test_then_fix", request + ".", steps + [("done", "")],
         setup=lambda r: _git_repo(r, {"calc.py": _BUGGY, "test_calc.py": _TEST}) or "",
         writes={2: {"calc.py": _FIXED}},
         may_fail=frozenset({0}),
         check=lambda r: None if sh(r, "python -m pytest -q -p no:cacheprovider", check=False).returncode == 0
         else "tests still fail",
         difficulty=3,
+    )
+
+
+def run_tests_only(rng: random.Random) -> Scenario:
+    """Just run the tests and report: no edit unless asked, whether they pass or fail."""
+    broken = rng.random() < 0.5
+    return Scenario(
+        "run_tests_only",
+        _say(rng, "[Run the tests|run the tests|Run the test suite|Do the tests pass?|"
+                  "Run pytest and tell me what fails|Check whether the tests pass]"),
+        [("run_tests", "python -m pytest -q"), ("done", "")],
+        setup=lambda r: _git_repo(r, {"calc.py": _BUGGY if broken else _FIXED,
+                                      "test_calc.py": _TEST}) or "",
+        may_fail=frozenset({0}),
+        difficulty=1,
     )
 
 
@@ -390,7 +409,7 @@ def add_dependency(rng: random.Random) -> Scenario:
 
 BUILDERS: tuple[Callable[[random.Random], Scenario], ...] = (
     feature_branch, merge_with_conflict, finish_failed_merge, test_then_fix, recover_failed_tests,
-    stash_and_peek, move_module, cmake_build, make_test, npm_test, add_dependency,
+    stash_and_peek, move_module, cmake_build, make_test, npm_test, add_dependency, run_tests_only,
 )
 
 
