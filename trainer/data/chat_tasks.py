@@ -28,7 +28,9 @@ from .treesitter import load
 # What users ask for most; "implement" (fill a stub from its docstring) teaches the model to
 # keep a `def` line and invent a body, so it gets a small share.
 KIND_WEIGHTS = {"rename": 1.0, "literal": 1.0, "add_param": 1.0, "add_import": 0.7,
-                "fix_bug": 1.2, "implement": 0.25, "remove_debug": 0.8, "delete_function": 0.5}
+                "fix_bug": 1.2, "implement": 0.25, "remove_debug": 0.8, "delete_function": 0.5,
+                "param_from_literal": 1.0, "add_guard": 1.0, "missing_import": 1.0,
+                "add_docstring": 1.0}
 LANGS = ("python", "javascript", "typescript", "go", "rust", "java", "c", "cpp")
 
 

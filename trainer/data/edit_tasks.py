@@ -107,7 +107,8 @@ SPECS: dict[str, LangSpec] = {
 }
 
 TASK_TYPES: tuple[str, ...] = ("implement", "rename", "literal", "add_param", "add_import", "fix_bug")
-DIFFICULTY = {"remove_debug": 1, "delete_function": 1, "literal": 1, "add_import": 1, "fix_bug": 2, "rename": 2, "add_param": 2, "implement": 3}
+DIFFICULTY = {"remove_debug": 1, "delete_function": 1, "literal": 1, "add_import": 1, "fix_bug": 2, "rename": 2, "add_param": 2, "implement": 3,
+              "add_docstring": 1, "missing_import": 1, "add_guard": 2, "param_from_literal": 2}
 MAX_FILE_CHARS = 16000
 IDENT_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
@@ -778,19 +779,29 @@ GENERATORS: dict[str, Gen] = {
 }
 
 
+def all_generators() -> dict[str, Gen]:
+    """GENERATORS and the inverse mutations (trainer.data.inverse_tasks). That module builds
+    on the helpers here, so it is imported when first asked for, not at the top."""
+    from .inverse_tasks import GENERATORS as INVERSE
+
+    return {**GENERATORS, **INVERSE}
+
+
 def edit_tasks_for_file(path: str, text: str, lang: str, seed: int,
-                        kinds: tuple[str, ...] = tuple(GENERATORS),
+                        kinds: tuple[str, ...] | None = None,
                         max_chars: int = MAX_FILE_CHARS) -> Iterator[EditTask]:
-    """Edit tasks for one source file; deterministic for (seed, path, text)."""
+    """Edit tasks for one source file (every kind unless `kinds` names some); deterministic
+    for (seed, path, text)."""
     if len(text) > max_chars or lang not in SPECS or clean_path_line(path) != path:
         return
     src = load(text, lang, path)
     if src.tree.root_node.has_error:
         return
-    for kind in kinds:
+    gens = all_generators()
+    for kind in kinds or tuple(gens):
         rng = random.Random(f"{seed}:{kind}:{path}:{len(text)}")
         try:
-            for t in GENERATORS[kind](src, path, rng):
+            for t in gens[kind](src, path, rng):
                 if t.before != t.after:
                     yield t
         except (ValueError, UnicodeDecodeError, RecursionError):

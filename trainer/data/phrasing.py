@@ -49,6 +49,45 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "[Fix|Repair|Correct] the bug in `{func}` ({path}). {hint_cap}.",
         "{hint_cap} in `{func}`; [fix|correct] it [without changing anything else|with a minimal change|].",
     ),
+    # The inverse mutations (trainer.data.inverse_tasks).
+    "param_from_literal": (
+        "Add a parameter `{param}` to `{func}` with default `{default}` [and use it instead of the hard-coded value|to replace the hard-coded `{default}`|in place of the hard-coded `{default}`].",
+        "`{func}` should take `{param}` as a parameter (default `{default}`) instead of hard-coding `{default}`.",
+        "[Make|Turn] the hard-coded `{default}` in `{func}` into [a parameter|an optional parameter] `{param}`[| with that default| that defaults to `{default}`].",
+        "[Please |]let callers of `{func}` [choose|pass|override] `{param}` instead of the hard-coded `{default}`; it should default to `{default}`.",
+        "[add|Add] a `{param}` parameter to `{func}`[| at the end of its parameters] (default `{default}`) [and use it where `{default}` is hard-coded|to replace the hard-coded `{default}`].",
+    ),
+    "add_guard": (
+        "`{func}` should return {value} when {cond}.",
+        "[Make|Have] `{func}` return {value} [early |right away |]when {cond}.",
+        "[Add a guard to|Add an early return to] `{func}`: [return|it should return] {value} if {cond}.",
+        "If {cond}, `{func}` should [just |immediately |]return {value}.",
+        "[Handle the case|Deal with the case] when {cond} in `{func}`: return {value}.",
+    ),
+    "missing_import_python": (
+        "`{func}` fails with NameError: name '{name}' is not defined. [add the missing import|Add the missing import|Fix the import].",
+        "Calling `{func}` raises `NameError: name '{name}' is not defined`[|. Please fix| -- add the import it needs].",
+        "[I get|Getting] NameError: name '{name}' is not defined [in|from] `{func}`[| ({path})]; [add the missing import|import what's missing].",
+        "{path}: `{func}` uses `{name}` but it is never imported. [Fix that|Add the import].",
+    ),
+    "missing_import_go": (
+        "undefined: {name}. [add the import|Add the missing import|fix the imports]",
+        "`go build` fails with `undefined: {name}` in `{func}`; add the missing import.",
+        "[Build error|Compile error] in {path}: undefined: {name} (used in `{func}`). [Add the import|Please add the missing import].",
+        "`{func}` uses `{name}` but {path} does not import it[|: undefined: {name}]. [Add the import|Fix the imports].",
+    ),
+    "missing_import_javascript": (
+        "`{func}` throws ReferenceError: {name} is not defined; add the missing {stmt}.",
+        "ReferenceError: {name} is not defined [when calling|in] `{func}`. [Add the missing {stmt}|Please add the {stmt}].",
+        "{path}: `{func}` uses `{name}` but it is never defined[| (ReferenceError)]; add the {stmt}[| for it].",
+        "[Fix|Please fix] `ReferenceError: {name} is not defined` in `{func}` by adding the missing {stmt}.",
+    ),
+    "add_docstring": (
+        "[Add a {doc} to|Write a {doc} for] `{func}`.",
+        "Document `{func}` with a {doc}.",
+        "`{func}` has no {doc}; [add one|please write one].",
+        "[Please |]add a [short |brief |]{doc} to `{func}`[| in {path}].",
+    ),
 }
 
 BUG_HINTS: dict[str, tuple[str, ...]] = {
