@@ -42,3 +42,18 @@ def test_cli_writes_atomically_and_rejects_bad_counts(tmp_path, capsys):
         assert "NAME=COUNT" in str(e)
     else:
         raise AssertionError("a count without a number must be refused")
+
+
+def test_a_language_kind_group_is_drawn_on_its_own(tmp_path):
+    recs = [{"prompt": f"r{i}", "answer": "a", "kind": "rename", "lang": "python"} for i in range(40)]
+    recs += [{"prompt": f"g{i}", "answer": "a", "kind": "add_guard", "lang": "python"} for i in range(6)]
+    recs += [{"prompt": f"j{i}", "answer": "a", "kind": "add_guard", "lang": "javascript"} for i in range(3)]
+    a = _write(tmp_path / "a.jsonl", recs)
+    lines, got = mix([a], parse_counts("python=10,python:add_guard=4,javascript=5"), seed=2)
+    out = [json.loads(x) for x in lines]
+    assert got == {"javascript": 3, "python": 10, "python:add_guard": 4}
+    py = [r for r in out if r["lang"] == "python"]
+    assert sum(r["kind"] == "add_guard" for r in py) == 4 and len(py) == 14
+    # without the kind named, guards are part of the python group like any other kind
+    _, plain = mix([a], parse_counts("python=100"), seed=2)
+    assert plain == {"python": 46}

@@ -6,8 +6,10 @@
 Record files come out of trainer.data.chat_tasks in file-walk order (all of one directory,
 then the next), so `head -n` takes a narrow slice of the code on the machine; this draws
 uniformly from every file given instead. A record's group is its `lang` field, or `plan`
-for plan records. Groups not named in --per-language are left out; a group with fewer
-records than asked gives all it has (the count written says so).
+for plan records; a `LANG:KIND` name (`python:add_guard=900`) takes that kind out of its
+language's group and draws it on its own, so rare kinds can be given a set share. Groups
+not named in --per-language are left out; a group with fewer records than asked gives all
+it has (the count written says so).
 """
 
 from __future__ import annotations
@@ -18,8 +20,13 @@ import random
 from collections import defaultdict
 
 
-def group_of(rec: dict) -> str:
-    return "plan" if rec.get("kind") == "plan" else str(rec.get("lang") or rec.get("language") or "")
+def group_of(rec: dict, named: dict | frozenset = frozenset()) -> str:
+    """The record's group: `plan`, or its language, or `LANG:KIND` when that is named."""
+    if rec.get("kind") == "plan":
+        return "plan"
+    lang = str(rec.get("lang") or rec.get("language") or "")
+    own = f"{lang}:{rec.get('kind')}"
+    return own if own in named else lang
 
 
 def parse_counts(spec: str) -> dict[str, int]:
@@ -38,7 +45,7 @@ def mix(paths: list[str], counts: dict[str, int], seed: int) -> tuple[list[str],
         with open(path, encoding="utf-8") as fh:
             for line in fh:
                 try:
-                    g = group_of(json.loads(line))
+                    g = group_of(json.loads(line), counts)
                 except json.JSONDecodeError:
                     continue
                 if g in counts:
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m trainer.data.mix", description=__doc__.split("\n")[0])
     ap.add_argument("out")
     ap.add_argument("inputs", nargs="+")
-    ap.add_argument("--per-language", required=True, help="NAME=COUNT,... (plan for plan records)")
+    ap.add_argument("--per-language", required=True, help="NAME=COUNT,...: a language, plan, or LANG:KIND")
     ap.add_argument("--seed", type=int, default=1)
     a = ap.parse_args(argv)
     lines, got = mix(a.inputs, parse_counts(a.per_language), a.seed)
