@@ -174,3 +174,17 @@ def test_change_weights_mark_what_makes_an_edit_an_edit(tok):
     assert "def f(x)" not in heavy and "print" not in heavy  # copied lines stay at 1
     assert change_weights(tok, answer, ids, 1.0) == [1.0] * len(ids)
     assert change_weights(tok, "1. run_tests\n<|im_end|>", [1, 2, 3], 4.0) == [1.0] * 3
+
+
+def test_stop_at_ends_a_run_mid_schedule_and_a_rerun_does_not_step_past_it(tiny, tmp_path):
+    """--stop-at N saves after step N with the learning-rate schedule of --steps (how the
+    bundled model's first stage was cut short, trainer/recipes/continue.sh)."""
+    init, data = tiny
+    run = tmp_path / "run"
+    res = tune(_args(init, data, run, steps=6, accum=1, stop_at=2))
+    assert res["step"] == 2 and res["stopped"] == "--stop-at 2"
+    lrs = [r["lr"] for r in _log(run)]
+    full = tune(_args(init, data, tmp_path / "full", steps=6, accum=1))
+    assert full["step"] == 6 and lrs == [r["lr"] for r in _log(tmp_path / "full")][:2]
+    again = tune(_args(init, data, run, steps=6, accum=1, stop_at=2))
+    assert again["step"] == 2 and len(_log(run)) == 2

@@ -59,6 +59,7 @@ class TuneArgs:
     train_layers: int = 8
     max_tokens: int = 1024
     max_minutes: float = 150.0
+    stop_at: int = 0  # stop (and save) after this step, schedule unchanged; 0: run to --steps
     save_minutes: float = 10.0
     threads: int = 2
     bf16: bool = True
@@ -363,7 +364,7 @@ def tune(a: TuneArgs) -> dict:
 
     model.train()
     try:
-        while step < a.steps and not stop["why"]:
+        while step < a.steps and not stop["why"] and not 0 < a.stop_at <= step:
             t0 = time.monotonic()
             for g in opt.param_groups:
                 g["lr"] = lr_at(step, a)
@@ -408,6 +409,8 @@ def tune(a: TuneArgs) -> dict:
                 last_save = now
             if now - t_start > a.max_minutes * 60:
                 stop["why"] = "time budget"
+            if 0 < a.stop_at <= step:
+                stop["why"] = f"--stop-at {a.stop_at}"
     finally:
         save()
         log.close()

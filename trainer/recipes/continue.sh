@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Continue tuning an HRM-Code GGUF on short-window edit tasks, the inverse-mutation kinds
+# and the tool plans: the two stages that made the bundled model from the first tuned one
+# (`make weights` runs retrofit.sh, then this from its output).
+#
+#   FROM=path.gguf trainer/recipes/continue.sh [STATE_DIR]
+#
+# Like retrofit.sh every stage is skipped when its output exists and each tuning stage
+# resumes from its last checkpoint, so the recipe can be stopped and run again.
+#   1. FROM -> a tuning checkpoint (converters.unpack)
+#   2. records from files cut into windows of at most 1,200 characters (<= 640 tokens):
+#      stage A's set from Python's standard library, npm's JavaScript and Go's sources
+#      (seed 5); stage B's from those plus the installed Python packages (seed 6), with
+#      every kind including trainer.data.inverse_tasks's, and fresh tool plans (seed 4)
+#   3. stage A: 16 top blocks, lr 2e-4, 20 warm-up steps, cosine over 560 steps
+#      (the bundled model stopped this stage at step 297 and went on to stage B)
+#   4. stage B from stage A's checkpoint: lr 1.2e-4, 10 warm-up steps, cosine over 330
+#   5. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
+# Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 THREADS=2 MAX_MINUTES=110.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.local/share/hrmcli-state}" && pwd)
+FROM=${FROM:?set FROM to the hrm-code GGUF to continue from}
+A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}
+THREADS=${THREADS:-2}; MAX_MINUTES=${MAX_MINUTES:-110}
+cd "$ROOT"
+PY=${PYTHON:-python}
+BASE=$($PY -m converters.base_model)
+D="$STATE/data"; mkdir -p "$D"
+START="$STATE/from-$(basename "$FROM" .gguf).pt"
+[ -f "$START" ] || $PY -m converters.unpack "$FROM" "$START"
+
+STD=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+SITE=$($PY -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+NPM=$(npm root -g 2>/dev/null || true)
+GOSRC=$(command -v go >/dev/null && echo "$(go env GOROOT)/src" || true)
+records() {  # OUT SEED LIMIT ROOT...: short-window ChatML edit records, built once
+  local out=$1 seed=$2 limit=$3; shift 3
+  [ -f "$out" ] && return 0
+  $PY -m trainer.data.chat_tasks "$out.part" "$@" --tokenizer-from "$BASE" \
+    --limit "$limit" --max-chars 1200 --max-tokens 640 --seed "$seed"
+  mv "$out.part" "$out"
+}
+js=(); [ -d "$NPM/npm" ] && js=("$NPM/npm" "$NPM/npm/node_modules")
+records "$D/short.jsonl" 5 30000 "$STD" "${js[@]}"
+[ -n "$GOSRC" ] && records "$D/short-go.jsonl" 5 8000 "$GOSRC"
+records "$D/short-v4.jsonl" 6 30000 "$STD" "${js[@]}"
+records "$D/extra-v4.jsonl" 6 40000 "$SITE" ${NPM:+"$NPM"} ${GOSRC:+"$GOSRC"}
+[ -f "$D/plans.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans.jsonl" x \
+  --tokenizer-from "$BASE" --plans 1500
+[ -f "$D/plans-v4.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans-v4.jsonl" x \
+  --tokenizer-from "$BASE" --plans 1560 --seed 4
+[ -f "$D/short-heldout.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/short-heldout.jsonl" \
+  "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} --heldout --tokenizer-from "$BASE" --limit 3000 \
+  --max-chars 1200 --max-tokens 640 --seed 5
+[ -f "$D/val-v3.jsonl" ] || $PY -m trainer.data.mix "$D/val-v3.jsonl" "$D/short-heldout.jsonl" \
+  --per-language python=100,javascript=60,go=60 --seed 1
+go_a=(); [ -f "$D/short-go.jsonl" ] && go_a=("$D/short-go.jsonl")
+[ -f "$D/train-v3.jsonl" ] || $PY -m trainer.data.mix "$D/train-v3.jsonl" "$D/short.jsonl" \
+  "${go_a[@]}" "$D/plans.jsonl" --per-language python=7000,javascript=3500,go=3500,plan=1200 --seed 3
+# the inverse-mutation kinds at the share the bundled model's stage B drew of them
+NEW=python:add_docstring=581,python:add_guard=110,python:missing_import=136
+NEW=$NEW,python:param_from_literal=73,javascript:add_docstring=44,javascript:add_guard=42
+NEW=$NEW,javascript:missing_import=34,go:add_docstring=223,go:add_guard=88,go:missing_import=69
+[ -f "$D/train-v4.jsonl" ] || $PY -m trainer.data.mix "$D/train-v4.jsonl" "$D/short-v4.jsonl" \
+  "$D/extra-v4.jsonl" "$D/plans-v4.jsonl" \
+  --per-language "python=2600,javascript=1300,go=1300,plan=750,$NEW" --seed 4
+
+tune() {  # OUT INIT DATA then trainer.tune flags
+  local out=$1 init=$2 data=$3; shift 3
+  $PY -m trainer.tune --init "$init" --data "$data" --out "$out" --train-layers 16 --accum 8 \
+    --max-tokens 640 --save-minutes 8 --max-minutes "$MAX_MINUTES" --threads "$THREADS" \
+    --change-weight 4 --plan-weight 0.5 --halt-weight 0.2 \
+    --val "$D/val-v3.jsonl" --val-every 80 --val-n 32 "$@"
+}
+step_of() { $PY -c "import torch,sys; print(torch.load(sys.argv[1], map_location='cpu', weights_only=True)['step'])" "$1"; }
+A="$STATE/runs/v3-t16"; B="$STATE/runs/v4-t16"
+if [ ! -f "$B/checkpoint.pt" ]; then
+  if [ ! -f "$A/checkpoint.pt" ] || [ "$(step_of "$A/checkpoint.pt")" -lt "$A_STOP" ]; then
+    tune "$A" "$START" "$D/train-v3.jsonl" --lr 2e-4 --warmup 20 --steps "$A_STEPS" \
+      --stop-at "$A_STOP"
+  fi
+  [ "$(step_of "$A/checkpoint.pt")" -ge "$A_STOP" ] || { echo "stage A stopped early: run again"; exit 0; }
+fi
+tune "$B" "$A/checkpoint.pt" "$D/train-v4.jsonl" --lr 1.2e-4 --warmup 10 --steps "$B_STEPS" --seed 4
+[ "$(step_of "$B/checkpoint.pt")" -ge "$B_STEPS" ] || { echo "stage B stopped early: run again"; exit 0; }
+
+GGUF="$STATE/hrm-code-v4-q8_0.gguf"
+[ -f "$GGUF" ] || hrm convert "$B/checkpoint.pt" "$GGUF" --type q8_0 --verify
+hrm bench edits --model "$GGUF" --json > "$STATE/edits-v4.json" || true
+tail -n 1 "$STATE/edits-v4.json"
+if [ "${SHIP:-0}" = 1 ]; then
+  cp "$GGUF" hrmcli/weights/hrm-code-135m-q8_0.gguf
+  echo "bundled: hrmcli/weights/hrm-code-135m-q8_0.gguf"
+fi
