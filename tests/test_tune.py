@@ -171,7 +171,10 @@ def test_change_weights_mark_what_makes_an_edit_an_edit(tok):
     heavy = "".join(tok.decode([t]) for t, x in zip(ids, w, strict=True) if x > 1)
     assert "return x - 1" in heavy  # the changed line
     assert "keep = 1" in heavy  # where the second block's REPLACE parts from its SEARCH
-    assert "def f(x)" not in heavy and "print" not in heavy  # copied lines stay at 1
+    # where each edit goes: the start of each SEARCH section's first line
+    assert "SEARCH" not in heavy and heavy.count("\ndef f") == 1 and "\nprint(" in heavy
+    # copied lines stay at 1 past their start
+    assert "return x + 1" not in heavy and "'debug')" not in heavy
     assert change_weights(tok, answer, ids, 1.0) == [1.0] * len(ids)
     assert change_weights(tok, "1. run_tests\n<|im_end|>", [1, 2, 3], 4.0) == [1.0] * 3
 

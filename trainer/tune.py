@@ -117,20 +117,30 @@ def plan_positions(tok: Tokenizer, answer: str, answer_ids: list[int]) -> list[t
 _MARK = re.compile(r"^(<{5,9} ?SEARCH|={5,9}|>{5,9} ?REPLACE)$")
 
 
+LOCATE_CHARS = 12  # how much of a SEARCH section's first line change_weights marks
+
+
 def change_weights(tok: Tokenizer, answer: str, answer_ids: list[int], factor: float) -> list[float]:
     """LM-loss weight per answer token: `factor` on the tokens that make an edit an edit, 1
     elsewhere. Most of a SEARCH/REPLACE answer is lines copied from the file, which a
     pretrained model learns at once; the few changed tokens carry the task. A REPLACE line
     that is not in its SEARCH section is a change, and so is the first REPLACE line where
-    the two sections part (a deletion shows only there, or at the closing marker)."""
+    the two sections part (a deletion shows only there, or at the closing marker).
+
+    Where an edit goes is as decisive: the newline that ends a SEARCH marker and the start
+    of the first SEARCH line (LOCATE_CHARS characters) weigh `factor` too. The tokenizer
+    merges that newline with the line's indentation ("\n   "), so the token that picks an
+    indented or an unindented line comes before any of the line's text; copied lines
+    after it are learnt at once, this choice is not."""
     w = [1.0] * len(answer_ids)
     if factor == 1.0 or "SEARCH" not in answer:
         return w
-    spans, state, search, rep, off = [], "", [], [], 0
+    spans, state, search, rep, off, locate = [], "", [], [], 0, 0
     for line in answer.splitlines(keepends=True):
         m = _MARK.match(line.rstrip("\n"))
         if m and "SEARCH" in m.group(1):
             state, search, rep = "search", [], []
+            locate = off + len(line.rstrip("\n"))  # the newline that ends the marker
         elif m and m.group(1).startswith("=") and state == "search":
             state = "replace"
         elif m and "REPLACE" in m.group(1) and state == "replace":
@@ -138,6 +148,8 @@ def change_weights(tok: Tokenizer, answer: str, answer_ids: list[int], factor: f
                 spans.append((off, off + len(line)))  # pure deletion: the close is the change
             state = ""
         elif state == "search":
+            if not search:
+                spans.append((locate, off + min(len(line), LOCATE_CHARS)))
             search.append(line)
         elif state == "replace":
             i = len(rep)
