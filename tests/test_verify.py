@@ -89,3 +89,15 @@ def test_hrm_code_is_asked_the_same_prompt_again_with_a_new_seed(tmp_path):
     assert all(b["temperature"] == RESAMPLE_TEMPERATURE for b in bodies[1:])
     assert [m.role for m in history] == ["user", "assistant"] and history[1].content == good
     assert NO_CHANGE not in str(bodies)
+
+
+def test_the_syntax_check_can_be_left_to_a_later_lint(tmp_path):
+    """check_syntax=False (the polyglot benchmark, which lints after applying as Aider
+    does) applies a well-formed edit even when the file stops parsing."""
+    (tmp_path / "cfg.py").write_text(CODE)
+    dedented = block("    if True:\n        return 8080\n", "    if True:\n    return 9090\n")
+    with ScriptedServer([dedented]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path, check_syntax=False).run(
+            ["cfg.py"], "use port 9090")
+    assert out.applied and out.attempts == 1
+    assert "    return 9090\n" in (tmp_path / "cfg.py").read_text()

@@ -116,7 +116,7 @@ def _model_tries(ex: Exercise, cfg: RunConfig, work: Path,
     history: list[Message] = []
     coder = EditCoder(cfg.backend, root, edit_format=cfg.edit_format, constrain=cfg.constrain,
                       options=GenerationOptions(max_tokens=cfg.max_tokens, temperature=0.0),
-                      history=history)
+                      history=history, check_syntax=False)  # Aider's procedure: apply, then lint
     request = prompts.first_message(ex.instructions(), ex.solution)
     outcomes, timeouts, output = [], 0, ""
     for attempt in range(cfg.tries):

@@ -103,6 +103,9 @@ class EditCoder:
     # Edits may only touch the files given to the coder: a model that names another path
     # (small models hallucinate them) gets that back as a failure instead of a new file.
     allow_other_files: bool = False
+    # Send back edits that leave a file unparseable (hrmcli.agent.verify). The polyglot
+    # benchmark turns this off to keep Aider's procedure: apply, lint, then a lint repair.
+    check_syntax: bool = True
     # Earlier turns of a conversation that spans requests, sent before this request's files
     # (shown as they are now). Each propose() appends its own turns: the task, any repairs
     # and the last reply. The polyglot benchmark keeps chat history between tries this way.
@@ -197,7 +200,8 @@ class EditCoder:
         if not failed and not result.applied:
             failed = [BlockFailure(0, "", NO_CHANGE)]
         for rel, text in result.new_contents.items() if not failed else ():
-            why = broken_syntax(rel, before[rel], text) if before and rel in before else None
+            why = broken_syntax(rel, before[rel], text) \
+                if self.check_syntax and before and rel in before else None
             if why:
                 failed.append(BlockFailure(0, rel, why))
         return edits, result, failed
