@@ -15,13 +15,14 @@
 #   3. stage A: 16 top blocks, lr 2e-4, 20 warm-up steps, cosine over 560 steps
 #      (the bundled model stopped this stage at step 297 and went on to stage B)
 #   4. stage B from stage A's checkpoint: lr 1.2e-4, 10 warm-up steps, cosine over 330
+#      (the bundled model's stage B stopped at step 241, its time budget)
 #   5. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
-# Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 THREADS=2 MAX_MINUTES=110.
+# Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 B_STOP=241 THREADS=2 MAX_MINUTES=110.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.local/share/hrmcli-state}" && pwd)
 FROM=${FROM:?set FROM to the hrm-code GGUF to continue from}
-A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}
+A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}; B_STOP=${B_STOP:-241}
 THREADS=${THREADS:-2}; MAX_MINUTES=${MAX_MINUTES:-110}
 cd "$ROOT"
 PY=${PYTHON:-python}
@@ -82,8 +83,9 @@ if [ ! -f "$B/checkpoint.pt" ]; then
   fi
   [ "$(step_of "$A/checkpoint.pt")" -ge "$A_STOP" ] || { echo "stage A stopped early: run again"; exit 0; }
 fi
-tune "$B" "$A/checkpoint.pt" "$D/train-v4.jsonl" --lr 1.2e-4 --warmup 10 --steps "$B_STEPS" --seed 4
-[ "$(step_of "$B/checkpoint.pt")" -ge "$B_STEPS" ] || { echo "stage B stopped early: run again"; exit 0; }
+tune "$B" "$A/checkpoint.pt" "$D/train-v4.jsonl" --lr 1.2e-4 --warmup 10 --steps "$B_STEPS" \
+  --stop-at "$B_STOP" --seed 4
+[ "$(step_of "$B/checkpoint.pt")" -ge "$B_STOP" ] || { echo "stage B stopped early: run again"; exit 0; }
 
 GGUF="$STATE/hrm-code-v4-q8_0.gguf"
 [ -f "$GGUF" ] || hrm convert "$B/checkpoint.pt" "$GGUF" --type q8_0 --verify
