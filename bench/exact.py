@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter, defaultdict
 
-IM_END = "<|im_end|>"
+from hrmcli.agent.prompts import IM_END
 
 
 def pick(records: list[dict], n: int, seed: int) -> list[dict]:

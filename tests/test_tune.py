@@ -184,10 +184,11 @@ def test_stop_at_ends_a_run_mid_schedule_and_a_rerun_does_not_step_past_it(tiny,
     bundled model's first stage was cut short, trainer/recipes/continue.sh)."""
     init, data = tiny
     run = tmp_path / "run"
-    res = tune(_args(init, data, run, steps=6, accum=1, stop_at=2))
+    cosine = dict(accum=1, min_lr_frac=0.1)  # a schedule whose rates depend on --steps
+    res = tune(_args(init, data, run, steps=6, stop_at=2, **cosine))
     assert res["step"] == 2 and res["stopped"] == "--stop-at 2"
     lrs = [r["lr"] for r in _log(run)]
-    full = tune(_args(init, data, tmp_path / "full", steps=6, accum=1))
+    full = tune(_args(init, data, tmp_path / "full", steps=6, **cosine))
     assert full["step"] == 6 and lrs == [r["lr"] for r in _log(tmp_path / "full")][:2]
-    again = tune(_args(init, data, run, steps=6, accum=1, stop_at=2))
+    again = tune(_args(init, data, run, steps=6, stop_at=2, **cosine))
     assert again["step"] == 2 and len(_log(run)) == 2

@@ -170,12 +170,11 @@ class EditCoder:
                                         f"({', '.join(sorted(allowed))})"))
         return out
 
-    def _check(self, reply: str, allowed: set[str] | None = None,
-               before: dict[str, str] | None = None
+    def _check(self, reply: str, files: dict[str, str] | None = None
                ) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
-        """Parse and dry-run a reply: (edits, dry-run result, failures). Edits that apply
-        but change nothing, or leave a file of `before` unparseable, are failures too
-        (hrmcli.agent.verify)."""
+        """Parse and dry-run a reply: (edits, dry-run result, failures). With `files` (path
+        -> content as read from disk), edits may touch only those files; edits that apply but change
+        nothing, or leave one of them unparseable, are failures too (hrmcli.agent.verify)."""
         if self.edit_format == "whole":
             try:
                 edits: list = parse_whole_files(reply)
@@ -190,9 +189,9 @@ class EditCoder:
         if not edits and not errors:
             what = "SEARCH/REPLACE blocks" if self.edit_format == "diff" else "whole-file blocks"
             errors = [BlockFailure(0, "", f"the reply has no {what}")]
-        if not errors and allowed is not None:
-            edits = self._own_spelling(edits, allowed)
-            errors = self._outside(edits, allowed)
+        if not errors and files is not None:
+            edits = self._own_spelling(edits, set(files))
+            errors = self._outside(edits, set(files))
         if errors:
             return edits, None, errors
         result = apply(edits, self.root, dry_run=True)
@@ -200,8 +199,8 @@ class EditCoder:
         if not failed and not result.applied:
             failed = [BlockFailure(0, "", NO_CHANGE)]
         for rel, text in result.new_contents.items() if not failed else ():
-            why = broken_syntax(rel, before[rel], text) \
-                if self.check_syntax and before and rel in before else None
+            why = broken_syntax(rel, files[rel], text) \
+                if self.check_syntax and files and rel in files else None
             if why:
                 failed.append(BlockFailure(0, rel, why))
         return edits, result, failed
@@ -246,7 +245,7 @@ class EditCoder:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
                                         done.finish_reason)
-            edits, result, failures = self._check(reply, {rel for rel, _ in files}, dict(files))
+            edits, result, failures = self._check(reply, dict(files))
             if not failures or attempt > self.max_repairs:
                 break
             report = "\n".join(f"- {f}" for f in failures)
