@@ -107,3 +107,30 @@ def test_build_streams_records_with_token_counts(tmp_path, smollm2_gguf):
     subprocess.run([".venv/bin/python", "-m", "trainer.data.chat_tasks", str(cli), str(src),
                     "--tokenizer-from", str(smollm2_gguf)], check=True, capture_output=True)
     assert cli.read_text() == out.read_text()
+
+
+def test_plan_records_with_the_repo_map_show_what_hrm_run_shows(tmp_path):
+    """With repo_map the planner is tuned on the map `hrm run` builds for the same repo
+    (AgentLoop._repo_map), then any captured tool output; no temp path leaks into it."""
+    from hrmcli.agent.loop import AgentLoop
+    from hrmcli.tools.permissions import Policy
+    from trainer.data.plan_tasks import generate, planner_context
+
+    scs = list(generate(13, seed=2))
+    recs = list(chat_tasks.plan_records(13, seed=2, repo_map=True))
+    by_name = {sc.name: (sc, r) for sc, r in zip(scs, recs, strict=True)}
+    sc, rec = by_name["test_then_fix"]
+    context = planner_context(sc)
+    assert rec["prompt"] == render_chatml(plan_messages(sc.request, context))
+    assert "calc.py" in context and "def add(a, b)" in context and "/tmp" not in context
+    root = tmp_path / "repo"
+    root.mkdir()
+    sc.setup(root)
+    loop = AgentLoop(root, None, None, Policy(), map_tokens=1024)
+    loop.request = sc.request
+    assert loop._repo_map() == context
+    sc, rec = by_name["recover_failed_tests"]
+    context = planner_context(sc)
+    assert context.index("def add(a, b)") < context.index("assert -1 == 5")
+    deps = [sc for name, (sc, _) in by_name.items() if name.startswith("add_dependency_")]
+    assert deps and all(planner_context(sc) for sc in deps)  # not run (network), still mapped

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import shlex
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -36,6 +36,7 @@ from hrmcli.tools.permissions import Policy
 
 if TYPE_CHECKING:
     from hrmcli.tools.git import GitRepo
+    from hrmcli.tools.testrun import TestResult
 
 OBS_CHARS = 2000  # tool output fed back to the planner per step
 DRAFT_DIR = ".hrm/"  # where `edit` writes drafts (not code): never committed
@@ -190,8 +191,8 @@ class AgentLoop:
         line = f"{rec.index}. {rec.tool} {rec.arg}".rstrip()
         self.done_lines.append(line + ("" if rec.ok else " (skipped)" if rec.skipped else " (failed)"))
         if rec.tool != "done":
-            self.observations.append(f"{line} -> {'ok' if rec.ok else 'skipped' if rec.skipped else 'failed'}"
-                                     + (f"\n{rec.output[-OBS_CHARS:]}" if rec.output else ""))
+            status = "ok" if rec.ok else "skipped" if rec.skipped else "failed"
+            self.observations.append(observation(rec.index, rec.tool, rec.arg, status, rec.output))
         self.transcript.step(rec)
         self.ui.step_finished(rec)
 
@@ -220,8 +221,7 @@ class AgentLoop:
 
     def _repo_map(self) -> str:
         try:
-            return RepoMap(self.root).render(self.context_files, identifiers_in(self.request),
-                                             self.map_tokens)
+            return request_map(self.root, self.request, self.context_files, self.map_tokens)
         except (ToolError, OSError) as e:
             self.ui.note(f"no repo map: {e}")
             return ""
@@ -430,8 +430,7 @@ class AgentLoop:
         if not res.available or res.reason:
             return _Outcome(False, f"tests did not run: {res.reason}\n{res.output[-OBS_CHARS:]}")
         self.tests = TestSummary(res.n_passed, res.n_failed + res.n_errors)
-        head = f"{res.n_passed} passed, {res.n_failed} failed, {res.n_errors} errors"
-        return _Outcome(res.passed, f"{head}\n{res.output[-OBS_CHARS:]}")
+        return _Outcome(res.passed, tests_output(res))
 
     def _shell(self, arg: str) -> _Outcome:
         if not arg.strip():
@@ -550,6 +549,25 @@ class AgentLoop:
             return _Outcome(True, f"committed {sha[:10]}: {', '.join(files)}")
         sha = repo.commit(message or "hrm: commit")
         return _Outcome(True, f"committed {sha[:10]}")
+
+
+def request_map(root: Path, request: str, files: Sequence[str] = (), tokens: int = 1024,
+                cache_dir: Path | None = None) -> str:
+    """The repo map the planner sees first: ranked for the files in the chat and the words
+    of the request (the plan data renders its sandboxes with this too)."""
+    return RepoMap(root, cache_dir).render(files, identifiers_in(request), tokens)
+
+
+def tests_output(res: TestResult) -> str:
+    """What a run_tests step shows the planner and the editor: the counts, then the tail."""
+    head = f"{res.n_passed} passed, {res.n_failed} failed, {res.n_errors} errors"
+    return f"{head}\n{res.output[-OBS_CHARS:]}"
+
+
+def observation(index: int, tool: str, arg: str, status: str, output: str) -> str:
+    """One step's result as the planner (and an edit after a failure) reads it."""
+    line = f"{index}. {tool} {arg}".rstrip()
+    return f"{line} -> {status}" + (f"\n{output[-OBS_CHARS:]}" if output else "")
 
 
 def _only_wrapup(queue: list[tuple[str, str]]) -> bool:

@@ -67,16 +67,19 @@ def render(task: EditTask) -> dict:
     }
 
 
-def plan_records(n: int, seed: int = 0) -> Iterator[dict]:
+def plan_records(n: int, seed: int = 0, repo_map: bool = False) -> Iterator[dict]:
     """Tool-plan records (trainer.data.plan_tasks scenarios) as `hrm run`'s planner prompts a
     retrofit: plan_messages -> render_chatml, the answer in the planner's `N. tool arg`
-    lines (hrmcli.agent.planner.format_steps), which prompt_format.parse_plan reads back."""
+    lines (hrmcli.agent.planner.format_steps), which prompt_format.parse_plan reads back.
+    With repo_map the context starts with the sandbox's repo map, as `hrm run` shows it."""
     from hrmcli.agent.planner import format_steps
 
     from .plan_tasks import generate as scenarios
+    from .plan_tasks import planner_context
 
     for sc in scenarios(n, seed):
-        yield {"prompt": render_chatml(plan_messages(sc.request, sc.context)),
+        context = planner_context(sc) if repo_map else sc.context
+        yield {"prompt": render_chatml(plan_messages(sc.request, context)),
                "answer": "\n".join(format_steps(sc.steps)) + "\n" + IM_END,
                "kind": "plan", "detail": sc.name, "lang": "", "path": ""}
 
@@ -153,10 +156,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--plans", type=int, default=0, help="only write this many plan records")
     ap.add_argument("--heldout", action="store_true", help="only the held-out files")
+    ap.add_argument("--repo-map", action="store_true",
+                    help="plan records start their context with the sandbox's repo map")
     a = ap.parse_args(argv)
     if a.plans:
         with open(a.out, "w", encoding="utf-8") as fh:
-            for r in plan_records(a.plans, a.seed):
+            for r in plan_records(a.plans, a.seed, a.repo_map):
                 fh.write(json.dumps(r) + "\n")
         print(f"wrote {a.plans} plan records to {a.out}")
         return 0

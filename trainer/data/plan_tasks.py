@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from hrmcli import prompt_format as pf
+from hrmcli.agent.loop import request_map
 
 from .phrasing import expand
 
@@ -400,11 +401,38 @@ def add_dependency(rng: random.Random) -> Scenario:
         pkg = rng.choice(["com.google.guava:guava", "org.slf4j:slf4j-api"])
         steps = [("read", "build.gradle"), ("edit", "build.gradle"), ("gradle", "gradle build"),
                  ("gradle", "gradle test"), ("done", "")]
+    manifest = steps[0][1]
+    files = {manifest: _MANIFESTS[manifest], **_DEP_SOURCES[eco]}
     return Scenario(
         f"add_dependency_{eco}",
         _say(rng, "[Add|Install] `{p}` as a dependency[| of this project] and [make sure|check that] "
                   "the [tests|build] still pass[|es].", p=pkg),
-        steps, difficulty=2)
+        steps, setup=lambda r: _git_repo(r, files) or "", difficulty=2)
+
+
+# The projects add_dependency's plans start from (their plans need the network, so these
+# only give the planner's repo map something real to show).
+_MANIFESTS = {
+    "pyproject.toml": '[project]\nname = "demo"\nversion = "0.1.0"\ndependencies = []\n',
+    "package.json": '{"name": "demo", "version": "1.0.0", "scripts": {"test": "node --test"}}\n',
+    "Cargo.toml": '[package]\nname = "demo"\nversion = "0.1.0"\nedition = "2021"\n',
+    "go.mod": "module example.com/demo\n\ngo 1.21\n",
+    "pom.xml": "<project>\n  <modelVersion>4.0.0</modelVersion>\n  <groupId>demo</groupId>\n"
+               "  <artifactId>demo</artifactId>\n  <version>1.0</version>\n</project>\n",
+    "build.gradle": "plugins {\n    id 'java'\n}\n",
+}
+_DEP_SOURCES = {
+    "pip": {"demo/__init__.py": "def version():\n    return '0.1.0'\n",
+            "tests/test_demo.py": "from demo import version\n\n\ndef test_version():\n"
+                                  "    assert version() == '0.1.0'\n"},
+    "npm": {"index.js": "function version() {\n  return '1.0.0';\n}\nmodule.exports = { version };\n"},
+    "cargo": {"src/lib.rs": "pub fn version() -> &'static str {\n    \"0.1.0\"\n}\n"},
+    "go": {"demo.go": "package demo\n\nfunc Version() string {\n\treturn \"0.1.0\"\n}\n"},
+    "maven": {"src/main/java/demo/App.java": "package demo;\n\npublic class App {\n"
+              "    public static String version() {\n        return \"1.0\";\n    }\n}\n"},
+    "gradle": {"src/main/java/demo/App.java": "package demo;\n\npublic class App {\n"
+               "    public static String version() {\n        return \"1.0\";\n    }\n}\n"},
+}
 
 
 BUILDERS: tuple[Callable[[random.Random], Scenario], ...] = (
@@ -418,6 +446,21 @@ def generate(n: int, seed: int) -> Iterator[Scenario]:
     rng = random.Random(f"plans:{seed}")
     for i in range(n):
         yield BUILDERS[i % len(BUILDERS)](rng)
+
+
+def planner_context(sc: Scenario) -> str:
+    """The context `hrm run` gives the planner for this request: the repo map of the
+    scenario's sandbox as set up (hrmcli.agent.loop.request_map), then the scenario's own
+    context (the real output of a step that failed), so plans are tuned on what the agent
+    shows at inference."""
+    if sc.setup is None:
+        return sc.context
+    with tempfile.TemporaryDirectory(prefix="hrm-plan-") as d:
+        root = Path(d) / "repo"
+        root.mkdir()
+        sc.setup(root)
+        repo_map = request_map(root, sc.request, cache_dir=Path(d) / "cache")
+    return "\n\n".join(p for p in (repo_map, sc.context) if p)
 
 
 # ---------------------------------------------------------------------------------------
