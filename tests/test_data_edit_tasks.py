@@ -130,3 +130,22 @@ def test_random_edits_roundtrip_through_engine(tmp_path_factory, lines: list[str
         return  # e.g. a file of blank lines only: no unique span exists
     root = tmp_path_factory.mktemp("r")
     assert _apply(root, "f.py", before, answer) == after
+
+
+def test_some_requests_are_typed_casually_as_users_do():
+    """phrasing.casual: a share of requests lose backticks, capitals and full stops; the
+    rest stay as the templates write them."""
+    import random
+
+    from trainer.data.phrasing import casual, phrase
+
+    rng = random.Random(0)
+    texts = [phrase("rename", rng, what="function", old="calc", new="subtotal", path="cart.py",
+                    scope="") for _ in range(200)]
+    assert all("calc" in t and "subtotal" in t for t in texts)
+    bare = [t for t in texts if "`" not in t]
+    assert 40 < len(bare) < 160
+    assert any(t[0].islower() and not t.endswith(".") for t in bare)
+    assert casual("Rename `a` to `b`.", random.Random(1)) in {
+        "Rename `a` to `b`.", "Rename a to b.", "rename `a` to `b`.", "Rename `a` to `b`",
+        "rename a to b.", "Rename a to b", "rename `a` to `b`", "rename a to b"}

@@ -24,6 +24,8 @@ TEMPLATES: dict[str, tuple[str, ...]] = {
         "[Please |Could you |]rename `{old}` to `{new}` [throughout|everywhere in|across] {path}.",
         "`{old}` is a [poor|confusing|misleading] name; [call it|rename it to|use] `{new}` [instead|]{scope}.",
         "[Refactor|Clean up]: {what} `{old}` -> `{new}`[| (update all references)].",
+        "rename {old} to {new}[| everywhere| in this file]{scope}[| and [update|fix] [the callers|its callers|the call sites|every use]].",
+        "[call|name] the {what} {new} instead of {old}{scope}[|, and fix the places that use it].",
     ),
     "literal": (
         "In `{func}`, change {old} to {new}.",
@@ -114,10 +116,26 @@ def expand(template: str, rng: random.Random) -> str:
         template = template[:m.start()] + pick + template[m.end():]
 
 
+CASUAL = 0.5  # the share of requests typed the way people type into a terminal
+
+
+def casual(text: str, rng: random.Random) -> str:
+    """A request as people often type it: names without backticks, a lower-case start,
+    no full stop. Templates alone are too tidy for what users write."""
+    if rng.random() < 0.7:
+        text = text.replace("`", "")
+    if rng.random() < 0.7:
+        text = text[:1].lower() + text[1:]
+    if rng.random() < 0.7 and text.endswith("."):
+        text = text[:-1]
+    return text
+
+
 def phrase(template: str, rng: random.Random, **slots: str) -> str:
     text = expand(rng.choice(TEMPLATES[template]), rng)
     text = text.format(**slots)
-    return re.sub(r"\s+([.,)])", r"\1", re.sub(r" {2,}", " ", text)).strip()
+    text = re.sub(r"\s+([.,)])", r"\1", re.sub(r" {2,}", " ", text)).strip()
+    return casual(text, rng) if rng.random() < CASUAL else text
 
 
 def bug_hint(bug: str, rng: random.Random) -> str:

@@ -23,6 +23,9 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.local/share/hrmcli-state}" && pwd)
 FROM=${FROM:?set FROM to the hrm-code GGUF to continue from}
 A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}; B_STOP=${B_STOP:-241}
+C_STEPS=${C_STEPS:-300}; C_STOP=${C_STOP:-300}; D_STEPS=${D_STEPS:-120}; D_STOP=${D_STOP:-120}
+D_MIX=python:test_fix=700,javascript:test_fix=300,python=300,javascript=150,go=150,rust=100
+D_MIX=$D_MIX,plan=150,python:rename=150,javascript:rename=100,go:rename=60,rust:rename=60
 THREADS=${THREADS:-2}; MAX_MINUTES=${MAX_MINUTES:-110}
 cd "$ROOT"
 PY=${PYTHON:-python}
@@ -43,29 +46,31 @@ records() {  # OUT SEED LIMIT ROOT...: short-window ChatML edit records, built o
   mv "$out.part" "$out"
 }
 js=(); [ -d "$NPM/npm" ] && js=("$NPM/npm" "$NPM/npm/node_modules")
-records "$D/short.jsonl" 5 30000 "$STD" "${js[@]}"
-[ -n "$GOSRC" ] && records "$D/short-go.jsonl" 5 8000 "$GOSRC"
-records "$D/short-v4.jsonl" 6 30000 "$STD" "${js[@]}"
-records "$D/extra-v4.jsonl" 6 40000 "$SITE" ${NPM:+"$NPM"} ${GOSRC:+"$GOSRC"}
-[ -f "$D/plans.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans.jsonl" x \
-  --tokenizer-from "$BASE" --plans 1500
-[ -f "$D/plans-v4.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans-v4.jsonl" x \
-  --tokenizer-from "$BASE" --plans 1560 --seed 4
 [ -f "$D/short-heldout.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/short-heldout.jsonl" \
   "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} --heldout --tokenizer-from "$BASE" --limit 3000 \
   --max-chars 1200 --max-tokens 640 --seed 5
 [ -f "$D/val-v3.jsonl" ] || $PY -m trainer.data.mix "$D/val-v3.jsonl" "$D/short-heldout.jsonl" \
   --per-language python=100,javascript=60,go=60 --seed 1
-go_a=(); [ -f "$D/short-go.jsonl" ] && go_a=("$D/short-go.jsonl")
-[ -f "$D/train-v3.jsonl" ] || $PY -m trainer.data.mix "$D/train-v3.jsonl" "$D/short.jsonl" \
-  "${go_a[@]}" "$D/plans.jsonl" --per-language python=7000,javascript=3500,go=3500,plan=1200 --seed 3
-# the inverse-mutation kinds at the share the bundled model's stage B drew of them
-NEW=python:add_docstring=581,python:add_guard=110,python:missing_import=136
-NEW=$NEW,python:param_from_literal=73,javascript:add_docstring=44,javascript:add_guard=42
-NEW=$NEW,javascript:missing_import=34,go:add_docstring=223,go:add_guard=88,go:missing_import=69
-[ -f "$D/train-v4.jsonl" ] || $PY -m trainer.data.mix "$D/train-v4.jsonl" "$D/short-v4.jsonl" \
-  "$D/extra-v4.jsonl" "$D/plans-v4.jsonl" \
-  --per-language "python=2600,javascript=1300,go=1300,plan=750,$NEW" --seed 4
+if [ "${FROM_STAGE:-A}" != C ]; then  # stages A and B's data
+  records "$D/short.jsonl" 5 30000 "$STD" "${js[@]}"
+  [ -n "$GOSRC" ] && records "$D/short-go.jsonl" 5 8000 "$GOSRC"
+  records "$D/short-v4.jsonl" 6 30000 "$STD" "${js[@]}"
+  records "$D/extra-v4.jsonl" 6 40000 "$SITE" ${NPM:+"$NPM"} ${GOSRC:+"$GOSRC"}
+  [ -f "$D/plans.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans.jsonl" x \
+    --tokenizer-from "$BASE" --plans 1500
+  [ -f "$D/plans-v4.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans-v4.jsonl" x \
+    --tokenizer-from "$BASE" --plans 1560 --seed 4
+  go_a=(); [ -f "$D/short-go.jsonl" ] && go_a=("$D/short-go.jsonl")
+  [ -f "$D/train-v3.jsonl" ] || $PY -m trainer.data.mix "$D/train-v3.jsonl" "$D/short.jsonl" \
+    "${go_a[@]}" "$D/plans.jsonl" --per-language python=7000,javascript=3500,go=3500,plan=1200 --seed 3
+  # the inverse-mutation kinds at the share the bundled model's stage B drew of them
+  NEW=python:add_docstring=581,python:add_guard=110,python:missing_import=136
+  NEW=$NEW,python:param_from_literal=73,javascript:add_docstring=44,javascript:add_guard=42
+  NEW=$NEW,javascript:missing_import=34,go:add_docstring=223,go:add_guard=88,go:missing_import=69
+  [ -f "$D/train-v4.jsonl" ] || $PY -m trainer.data.mix "$D/train-v4.jsonl" "$D/short-v4.jsonl" \
+    "$D/extra-v4.jsonl" "$D/plans-v4.jsonl" \
+    --per-language "python=2600,javascript=1300,go=1300,plan=750,$NEW" --seed 4
+fi
 
 tune() {  # OUT INIT DATA then trainer.tune flags
   local out=$1 init=$2 data=$3; shift 3
@@ -76,21 +81,62 @@ tune() {  # OUT INIT DATA then trainer.tune flags
 }
 step_of() { $PY -c "import torch,sys; print(torch.load(sys.argv[1], map_location='cpu', weights_only=True)['step'])" "$1"; }
 A="$STATE/runs/v3-t16"; B="$STATE/runs/v4-t16"
-if [ ! -f "$B/checkpoint.pt" ]; then
-  if [ ! -f "$A/checkpoint.pt" ] || [ "$(step_of "$A/checkpoint.pt")" -lt "$A_STOP" ]; then
-    tune "$A" "$START" "$D/train-v3.jsonl" --lr 2e-4 --warmup 20 --steps "$A_STEPS" \
-      --stop-at "$A_STOP"
+# FROM_STAGE=C: FROM is already stage B's model (the bundled v4); go straight to stage C
+if [ "${FROM_STAGE:-A}" != C ]; then
+  if [ ! -f "$B/checkpoint.pt" ]; then
+    if [ ! -f "$A/checkpoint.pt" ] || [ "$(step_of "$A/checkpoint.pt")" -lt "$A_STOP" ]; then
+      tune "$A" "$START" "$D/train-v3.jsonl" --lr 2e-4 --warmup 20 --steps "$A_STEPS" \
+        --stop-at "$A_STOP"
+    fi
+    [ "$(step_of "$A/checkpoint.pt")" -ge "$A_STOP" ] || { echo "stage A stopped early: run again"; exit 0; }
   fi
-  [ "$(step_of "$A/checkpoint.pt")" -ge "$A_STOP" ] || { echo "stage A stopped early: run again"; exit 0; }
+  tune "$B" "$A/checkpoint.pt" "$D/train-v4.jsonl" --lr 1.2e-4 --warmup 10 --steps "$B_STEPS" \
+    --stop-at "$B_STOP" --seed 4
+  [ "$(step_of "$B/checkpoint.pt")" -ge "$B_STOP" ] || { echo "stage B stopped early: run again"; exit 0; }
 fi
-tune "$B" "$A/checkpoint.pt" "$D/train-v4.jsonl" --lr 1.2e-4 --warmup 10 --steps "$B_STEPS" \
-  --stop-at "$B_STOP" --seed 4
-[ "$(step_of "$B/checkpoint.pt")" -ge "$B_STOP" ] || { echo "stage B stopped early: run again"; exit 0; }
 
-GGUF="$STATE/hrm-code-v4-q8_0.gguf"
-[ -f "$GGUF" ] || hrm convert "$B/checkpoint.pt" "$GGUF" --type q8_0 --verify
-hrm bench edits --model "$GGUF" --json > "$STATE/edits-v4.json" || true
-tail -n 1 "$STATE/edits-v4.json"
+# stage C: the planner's repo map, edits driven by a failing test's output, Rust and Java
+# windows, and more of the kinds the bundled v4 failed (renames, signatures, literals)
+RUSTSRC=$(ls -d /usr/src/rustc-*/library 2>/dev/null | head -n 1 || true)
+JDKZIP=$(ls /usr/lib/jvm/*/lib/src.zip 2>/dev/null | head -n 1 || true)
+if [ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ]; then
+  unzip -q -o "$JDKZIP" 'java.base/java/util/*' 'java.base/java/time/*' 'java.base/java/text/*' \
+    -d "$STATE/src/jdk.part" && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
+fi
+records "$D/short-v5.jsonl" 8 12000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"}
+[ -n "$RUSTSRC" ] && records "$D/short-rust.jsonl" 8 4000 "$RUSTSRC"
+[ -d "$STATE/src/jdk" ] && records "$D/short-java.jsonl" 8 4000 "$STATE/src/jdk"
+[ -f "$D/plans-v5.jsonl" ] || $PY -m trainer.data.chat_tasks "$D/plans-v5.jsonl" x \
+  --tokenizer-from "$BASE" --plans 1560 --seed 5 --repo-map
+more=(); for f in short-rust short-java; do [ -f "$D/$f.jsonl" ] && more+=("$D/$f.jsonl"); done
+C_MIX=python=1100,javascript=600,go=500,rust=350,java=250,plan=700
+C_MIX=$C_MIX,python:rename=300,javascript:rename=200,go:rename=120,python:add_param=150
+C_MIX=$C_MIX,javascript:add_param=100,python:literal=120,javascript:literal=80
+[ -f "$D/train-v5.jsonl" ] || $PY -m trainer.data.mix "$D/train-v5.jsonl" "$D/short-v5.jsonl" \
+  "${more[@]}" "$D/plans-v5.jsonl" --per-language "$C_MIX" --seed 5
+C="$STATE/runs/v5-t16"
+if [ "${FROM_STAGE:-A}" = C ]; then C_INIT=$START; else C_INIT=$B/checkpoint.pt; fi
+tune "$C" "$C_INIT" "$D/train-v5.jsonl" --lr 1e-4 --warmup 10 --steps "$C_STEPS" \
+  --stop-at "$C_STOP" --seed 5
+[ "$(step_of "$C/checkpoint.pt")" -ge "$C_STOP" ] || { echo "stage C stopped early: run again"; exit 0; }
+
+# stage D: edits asked for after a failing test run (the prompt holds the test output, as
+# `hrm run` gives it, trainer.data.test_fix_tasks), and edit tasks drawn afresh, half of
+# them typed casually (trainer.data.phrasing.casual), renames weighted up
+[ -f "$D/test-fix.jsonl" ] || $PY -m trainer.data.test_fix_tasks "$D/test-fix.jsonl" --n 1200 \
+  --seed 7 --tokenizer-from "$BASE"
+records "$D/short-v5d.jsonl" 9 12000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"}
+[ -f "$D/train-v5d.jsonl" ] || $PY -m trainer.data.mix "$D/train-v5d.jsonl" "$D/test-fix.jsonl" \
+  "$D/short-v5d.jsonl" "$D/plans-v5.jsonl" --per-language "$D_MIX" --seed 6
+E="$STATE/runs/v5d-t16"
+tune "$E" "$C/checkpoint.pt" "$D/train-v5d.jsonl" --lr 6e-5 --warmup 5 --steps "$D_STEPS" \
+  --stop-at "$D_STOP" --seed 6 --max-tokens 900
+[ "$(step_of "$E/checkpoint.pt")" -ge "$D_STOP" ] || { echo "stage D stopped early: run again"; exit 0; }
+
+GGUF="$STATE/hrm-code-v5-q8_0.gguf"
+[ -f "$GGUF" ] || hrm convert "$E/checkpoint.pt" "$GGUF" --type q8_0 --verify
+hrm bench edits --model "$GGUF" --json > "$STATE/edits-v5.json" || true
+tail -n 1 "$STATE/edits-v5.json"
 if [ "${SHIP:-0}" = 1 ]; then
   cp "$GGUF" hrmcli/weights/hrm-code-135m-q8_0.gguf
   echo "bundled: hrmcli/weights/hrm-code-135m-q8_0.gguf"
