@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Continue tuning an HRM-Code GGUF on short-window edit tasks, the inverse-mutation kinds
-# and the tool plans: the two stages that made the bundled model from the first tuned one
-# (`make weights` runs retrofit.sh, then this from its output).
+# Continue tuning an HRM-Code GGUF on short-window edit tasks, the inverse-mutation kinds,
+# the tool plans and test-driven fixes: the stages that made the bundled model from the
+# first tuned one (`make weights` runs retrofit.sh, then this from its output).
 #
 #   FROM=path.gguf trainer/recipes/continue.sh [STATE_DIR]
+#   FROM=hrmcli/weights/hrm-code-135m-q8_0.gguf FROM_STAGE=C trainer/recipes/continue.sh
+#     (the second form starts at stage C from a stage-B model, as the bundled v5 was made)
 #
 # Like retrofit.sh every stage is skipped when its output exists and each tuning stage
 # resumes from its last checkpoint, so the recipe can be stopped and run again.
@@ -15,15 +17,22 @@
 #   3. stage A: 16 top blocks, lr 2e-4, 20 warm-up steps, cosine over 560 steps
 #      (the bundled model stopped this stage at step 297 and went on to stage B)
 #   4. stage B from stage A's checkpoint: lr 1.2e-4, 10 warm-up steps, cosine over 330
-#      (the bundled model's stage B stopped at step 241, its time budget)
-#   5. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
-# Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 B_STOP=241 THREADS=2 MAX_MINUTES=110.
+#      (v4 stopped stage B at step 241, its time budget)
+#   5. stage C: plans whose prompt starts with the sandbox's repo map (as `hrm run` shows
+#      it), Rust (rust-src) and Java (the JDK's src.zip) windows, renames weighted up;
+#      lr 1e-4, cosine over C_STEPS
+#   6. stage D from C: edits after a failing test run (trainer.data.test_fix_tasks) and
+#      fresh edit tasks (seed 9), half of all requests typed casually; lr 6e-5, up to
+#      900-token records
+#   7. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
+# Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 B_STOP=241 C_STEPS C_STOP D_STEPS D_STOP
+# THREADS=2 MAX_MINUTES=110 (per tuning run; a stage that stops early says "run again").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.local/share/hrmcli-state}" && pwd)
 FROM=${FROM:?set FROM to the hrm-code GGUF to continue from}
 A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}; B_STOP=${B_STOP:-241}
-C_STEPS=${C_STEPS:-300}; C_STOP=${C_STOP:-300}; D_STEPS=${D_STEPS:-120}; D_STOP=${D_STOP:-120}
+C_STEPS=${C_STEPS:-300}; C_STOP=${C_STOP:-255}; D_STEPS=${D_STEPS:-100}; D_STOP=${D_STOP:-100}
 D_MIX=python:test_fix=700,javascript:test_fix=300,python=300,javascript=150,go=150,rust=100
 D_MIX=$D_MIX,plan=150,python:rename=150,javascript:rename=100,go:rename=60,rust:rename=60
 THREADS=${THREADS:-2}; MAX_MINUTES=${MAX_MINUTES:-110}
@@ -128,13 +137,13 @@ tune "$C" "$C_INIT" "$D/train-v5.jsonl" --lr 1e-4 --warmup 10 --steps "$C_STEPS"
 records "$D/short-v5d.jsonl" 9 12000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"}
 [ -f "$D/train-v5d.jsonl" ] || $PY -m trainer.data.mix "$D/train-v5d.jsonl" "$D/test-fix.jsonl" \
   "$D/short-v5d.jsonl" "$D/plans-v5.jsonl" --per-language "$D_MIX" --seed 6
-E="$STATE/runs/v5d-t16"
-tune "$E" "$C/checkpoint.pt" "$D/train-v5d.jsonl" --lr 6e-5 --warmup 5 --steps "$D_STEPS" \
+RUN_D="$STATE/runs/v5d-t16"
+tune "$RUN_D" "$C/checkpoint.pt" "$D/train-v5d.jsonl" --lr 6e-5 --warmup 5 --steps "$D_STEPS" \
   --stop-at "$D_STOP" --seed 6 --max-tokens 900
-[ "$(step_of "$E/checkpoint.pt")" -ge "$D_STOP" ] || { echo "stage D stopped early: run again"; exit 0; }
+[ "$(step_of "$RUN_D/checkpoint.pt")" -ge "$D_STOP" ] || { echo "stage D stopped early: run again"; exit 0; }
 
 GGUF="$STATE/hrm-code-v5-q8_0.gguf"
-[ -f "$GGUF" ] || hrm convert "$E/checkpoint.pt" "$GGUF" --type q8_0 --verify
+[ -f "$GGUF" ] || hrm convert "$RUN_D/checkpoint.pt" "$GGUF" --type q8_0 --verify
 hrm bench edits --model "$GGUF" --json > "$STATE/edits-v5.json" || true
 tail -n 1 "$STATE/edits-v5.json"
 if [ "${SHIP:-0}" = 1 ]; then
