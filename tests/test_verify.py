@@ -1,4 +1,5 @@
-"""Edits that change nothing or break the file's syntax are failures the coder retries,
+"""Edits that change nothing, break the file's syntax or leave a call to a function they
+renamed or removed are failures the coder retries,
 never diffs shown to the user (hrmcli.agent.verify), on real files, real tree-sitter
 grammars and a real 127.0.0.1 model server."""
 
@@ -9,7 +10,7 @@ import pytest
 from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
 from hrmcli.agent.coder import RESAMPLE_TEMPERATURE, EditCoder
 from hrmcli.agent.prompts import HRM_STYLE
-from hrmcli.agent.verify import NO_CHANGE, broken_syntax
+from hrmcli.agent.verify import NO_CHANGE, broken_syntax, dangling_names
 from tests.scripted_server import ScriptedServer
 
 CODE = "def port():\n    if True:\n        return 8080\n    return 0\n"
@@ -101,3 +102,57 @@ def test_the_syntax_check_can_be_left_to_a_later_lint(tmp_path):
             ["cfg.py"], "use port 9090")
     assert out.applied and out.attempts == 1
     assert "    return 9090\n" in (tmp_path / "cfg.py").read_text()
+
+
+GREET = ("def greet(name):\n    return f'hi {name}'\n\n\n"
+         "def main():\n    print(greet('ann'))  # greet everyone\n")
+
+
+@pytest.mark.parametrize("path,before,old,new,line", [
+    ("g.py", GREET, "greet", "welcome", 6),
+    ("g.js", "class Box {\n  size() {\n    return 1;\n  }\n  twice() {\n    return 2 * this.size();\n  }\n}\n",
+     "size", "volume", 6),
+    ("g.go", "package g\n\nfunc Area(w, h int) int {\n\treturn w * h\n}\n\n"
+             "func Total(w, h int) int {\n\treturn 2 * Area(w, h)\n}\n", "Area", "Surface", 8),
+    ("g.rs", "fn double(x: i32) -> i32 {\n    x * 2\n}\n\nfn quad(x: i32) -> i32 {\n"
+             "    double(double(x))\n}\n", "double", "twice", 6),
+    ("G.java", "class G {\n  int one() { return 1; }\n  int two() { return one() + one(); }\n}\n",
+     "one", "unit", 3),
+    ("g.cpp", "int sq(int x) { return x * x; }\nint cube(int x) { return x * sq(x); }\n",
+     "sq", "square", 2),
+])
+def test_a_rename_that_misses_a_caller_is_named_in_each_language(path, before, old, new, line):
+    first = before.index(old)
+    only_definition = before[:first] + before[first:].replace(old, new, 1)
+    why = dangling_names(path, before, only_definition)
+    assert why == (f"after these edits {path} still uses `{old}` (line {line}) but no longer "
+                   "defines it; update every use of a renamed or removed function")
+    assert dangling_names(path, before, before.replace(old, new)) is None  # every use renamed
+
+
+def test_strings_comments_unused_removals_and_other_objects_members_do_not_dangle():
+    renamed = GREET.replace("def greet", "def welcome").replace("print(greet(", "print(welcome(")
+    assert "# greet everyone" in renamed
+    assert dangling_names("g.py", GREET, renamed.replace("# greet", "'greet'  # greet")) is None
+    unused = "def old():\n    return 1\n\n\ndef keep():\n    return 2\n"
+    assert dangling_names("u.py", unused, "def keep():\n    return 2\n") is None
+    # `get` goes, but `cache.get` is the dict's method, not this file's function
+    gets = "def get(k):\n    return k\n\n\ndef load(cache, k):\n    return cache.get(k)\n"
+    assert dangling_names("c.py", gets, gets.split("\n\n\n")[1]) is None
+    own = "class C:\n    def get(self):\n        return 1\n\n    def two(self):\n        return self.get() * 2\n"
+    assert "`get` (line 6)" in dangling_names("c.py", own, own.replace("def get", "def fetch"))
+    assert dangling_names("notes.txt", "greet\n", "welcome\n") is None
+
+
+def test_a_partial_rename_is_sent_back_then_the_complete_one_applies(tmp_path):
+    (tmp_path / "g.py").write_text(GREET)
+    partial = block("def greet(name):\n", "def welcome(name):\n", "g.py")
+    whole = partial + "\n" + block("    print(greet('ann'))  # greet everyone\n",
+                           "    print(welcome('ann'))  # greet everyone\n", "g.py")
+    with ScriptedServer([partial, whole]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(
+            ["g.py"], "rename greet to welcome")
+    assert out.applied and out.attempts == 2
+    assert "still uses `greet` (line 6)" in str(srv.requests[1]["body"]["messages"][-1])
+    text = (tmp_path / "g.py").read_text()
+    assert "greet(" not in text and "welcome('ann')" in text

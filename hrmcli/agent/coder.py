@@ -32,7 +32,7 @@ from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
 from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.agent.transaction import EditTransaction
-from hrmcli.agent.verify import NO_CHANGE, broken_syntax
+from hrmcli.agent.verify import NO_CHANGE, broken_syntax, dangling_names
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
 from hrmcli.agent.window import fit_files
 from hrmcli.tools.paths import Refused, resolve_in_root
@@ -174,7 +174,8 @@ class EditCoder:
                ) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
         """Parse and dry-run a reply: (edits, dry-run result, failures). With `files` (path
         -> content as read from disk), edits may touch only those files; edits that apply but change
-        nothing, or leave one of them unparseable, are failures too (hrmcli.agent.verify)."""
+        nothing, leave one of them unparseable, or leave a use of a function they renamed or
+        removed, are failures too (hrmcli.agent.verify)."""
         if self.edit_format == "whole":
             try:
                 edits: list = parse_whole_files(reply)
@@ -199,8 +200,9 @@ class EditCoder:
         if not failed and not result.applied:
             failed = [BlockFailure(0, "", NO_CHANGE)]
         for rel, text in result.new_contents.items() if not failed else ():
-            why = broken_syntax(rel, files[rel], text) \
-                if self.check_syntax and files and rel in files else None
+            checked = self.check_syntax and files and rel in files
+            why = (broken_syntax(rel, files[rel], text) or dangling_names(rel, files[rel], text)) \
+                if checked else None
             if why:
                 failed.append(BlockFailure(0, rel, why))
         return edits, result, failed

@@ -76,5 +76,84 @@ def broken_syntax(path: str, before: str, after: str) -> str | None:
     return _message(path, after, bad.start_point[0] + 1 if bad is not None else 1)
 
 
+# Function and method definitions per grammar; their name is the `name` field, or for C
+# and C++ the innermost identifier of the `declarator` chain.
+_DEFINITIONS = {
+    "python": {"function_definition"},
+    "javascript": {"function_declaration", "method_definition", "generator_function_declaration"},
+    "typescript": {"function_declaration", "method_definition"},
+    "tsx": {"function_declaration", "method_definition"},
+    "go": {"function_declaration", "method_declaration"},
+    "rust": {"function_item"},
+    "java": {"method_declaration"},
+    "c": {"function_definition"},
+    "cpp": {"function_definition"},
+}
+_NAME_TYPES = {"identifier", "property_identifier", "field_identifier"}
+# A name after a dot names a member of whatever is before the dot: `cache.get(k)` does not
+# use a function `get` this file removed, unless the object is the file's own instance.
+_MEMBER_FIELDS = ("attribute", "property", "field", "name")
+_OBJECT_FIELDS = ("object", "operand", "value", "argument")
+_OWN = {"self", "cls", "this", "Self"}
+
+
+def _foreign_member(n) -> bool:
+    parent = n.parent
+    if parent is None or not any(parent.child_by_field_name(f) == n for f in _MEMBER_FIELDS):
+        return False
+    obj = next((o for f in _OBJECT_FIELDS if (o := parent.child_by_field_name(f)) is not None), None)
+    return obj is not None and obj.text.decode("utf-8", "replace") not in _OWN
+
+
+def _def_name(node) -> str | None:
+    name = node.child_by_field_name("name")
+    while name is None and node is not None:  # C/C++: declarator -> function_declarator -> ...
+        node = node.child_by_field_name("declarator")
+        if node is not None and node.type in _NAME_TYPES:
+            name = node
+    return name.text.decode("utf-8", "replace") if name is not None else None
+
+
+def _names(tree, grammar: str) -> tuple[set[str], dict[str, int]]:
+    """(functions defined, line of the first occurrence of every identifier) in a tree."""
+    kinds = _DEFINITIONS[grammar]
+    defined: set[str] = set()
+    used: dict[str, int] = {}
+    stack = [tree.root_node]
+    while stack:
+        n = stack.pop()
+        if n.type in kinds:
+            name = _def_name(n)
+            if name:
+                defined.add(name)
+        elif n.type in _NAME_TYPES and not _foreign_member(n):
+            used.setdefault(n.text.decode("utf-8", "replace"), n.start_point[0] + 1)
+        stack.extend(reversed(n.children))
+    return defined, used
+
+
+def dangling_names(path: str, before: str, after: str) -> str | None:
+    """Why the edit leaves a reference behind: a function or method that `before` defined,
+    which the edit renamed or removed, while the edited file still uses the old name (a
+    rename that missed a caller, a deletion of code still called). Names are read from
+    the syntax tree, so a string or comment that mentions the old name does not count.
+    None when nothing dangles, or the language has no grammar here."""
+    grammar = grammar_for(path)
+    if grammar is None or grammar not in _DEFINITIONS or before == after:
+        return None
+    try:
+        old, new = _tree(before, grammar), _tree(after, grammar)
+    except (ImportError, KeyError, OSError, ValueError):
+        return None
+    had, _ = _names(old, grammar)
+    has, used = _names(new, grammar)
+    gone = sorted((used[n], n) for n in had - has if n in used)
+    if not gone:
+        return None
+    line, name = gone[0]
+    return (f"after these edits {path} still uses `{name}` (line {line}) but no longer "
+            f"defines it; update every use of a renamed or removed function")
+
+
 NO_CHANGE = ("the edits change nothing: each REPLACE repeats its SEARCH; "
              "write the lines as they should be after the change")
