@@ -10,7 +10,10 @@ import subprocess
 from hrmcli.agent.apply import apply_edits
 from hrmcli.agent.editblocks import parse_edits
 from hrmcli.agent.prompts import HRM_STYLE, IM_END, edit_messages, plan_messages, render_chatml
+from hrmcli.agent.planner import hrm_plan_context
+from hrmcli.agent.transcript import Transcript
 from trainer.data import chat_tasks
+from trainer.data.test_fix_tasks import TEST_ARG
 from trainer.data.edit_tasks import edit_tasks_for_file
 
 PY = '''import os
@@ -122,15 +125,34 @@ def test_plan_records_with_the_repo_map_show_what_hrm_run_shows(tmp_path):
     sc, rec = by_name["test_then_fix"]
     context = planner_context(sc)
     assert rec["prompt"] == render_chatml(plan_messages(sc.request, context))
-    assert "calc.py" in context and "def add(a, b)" in context and "/tmp" not in context
+    src = sc.steps[1][1]
+    assert f"{src}:" in context and "/tmp" not in context
     root = tmp_path / "repo"
     root.mkdir()
     sc.setup(root)
     loop = AgentLoop(root, None, None, Policy(), map_tokens=1024)
     loop.request = sc.request
     assert loop._repo_map() == context
+    # the revision after a failed run_tests: the map, then the run so far as the loop
+    # records it (its first step run for real here)
     sc, rec = by_name["recover_failed_tests"]
     context = planner_context(sc)
-    assert context.index("def add(a, b)") < context.index("assert -1 == 5")
+    root = tmp_path / "revise"
+    root.mkdir()
+    sc.setup(root)
+    loop = AgentLoop(root, None, None, Policy(), map_tokens=1024)
+    loop.request = sc.request
+    loop.transcript = Transcript(sc.request)
+    arg = TEST_ARG["python" if sc.steps[0][1].endswith(".py") else "javascript"]
+    loop._record([], loop._step(1, "run_tests", arg))
+    assert loop.done_lines == [f"1. run_tests {arg} (failed)"]
+    want = hrm_plan_context(loop._repo_map(), loop.observations, loop.done_lines)
+    assert context.startswith(loop._repo_map() + "\n\nSteps done so far:\n")
+
+    def head(c: str) -> str:  # up to the counts line; the tail has paths and timings
+        before, after = c.split("-> failed\n", 1)
+        return before + after.splitlines()[0]
+
+    assert head(context) == head(want)
     deps = [sc for name, (sc, _) in by_name.items() if name.startswith("add_dependency_")]
     assert deps and all(planner_context(sc) for sc in deps)  # not run (network), still mapped

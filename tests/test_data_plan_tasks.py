@@ -4,6 +4,7 @@ throwaway git repos (plans that need the network are checked by shape only)."""
 from __future__ import annotations
 
 import random
+import re
 import shutil
 from pathlib import Path
 
@@ -54,7 +55,9 @@ def test_plans_execute_in_a_sandbox(builder, tmp_path: Path) -> None:
 def test_recovery_contexts_are_real_tool_output() -> None:
     scs = {s.name: s for s in generate(len(BUILDERS), seed=0)}
     assert "CONFLICT (content): Merge conflict in settings.py" in scs["recover_merge_conflict"].context
-    assert "assert -1 == 5" in scs["recover_failed_tests"].context
+    revise = scs["recover_failed_tests"].context
+    assert revise.startswith("Steps done so far:\n1. run_tests ")
+    assert re.search(r"-> failed\n\d+ passed, [1-9]\d* failed", revise), revise[:600]  # a real run's counts
 
 
 def test_a_wrong_plan_is_caught(tmp_path: Path) -> None:
@@ -77,13 +80,19 @@ def test_merge_plan_without_resolution_fails(tmp_path: Path) -> None:
 def test_fixes_commit_only_when_asked_and_running_the_tests_edits_nothing() -> None:
     from trainer.data.plan_tasks import run_tests_only, test_then_fix
 
+    from trainer.data.test_fix_tasks import TEST_ARG
+
     fixes = [test_then_fix(random.Random(i)) for i in range(12)]
     for sc in fixes:
         tools = [t for t, _ in sc.steps]
         assert ("git_commit" in tools) == ("commit" in sc.request)
         assert tools[:4] == ["run_tests", "read", "edit", "run_tests"]
+        assert sc.steps[1] == ("read", next(iter(sc.writes[2])))  # the module with the bug
     assert {("git_commit" in [t for t, _ in sc.steps]) for sc in fixes} == {True, False}
+    # the file to fix is not always the same one, so a plan cannot name it from memory
+    assert len({sc.steps[1][1] for sc in fixes}) >= 5
     for i in range(6):
         sc = run_tests_only(random.Random(i))
-        assert sc.steps == [("run_tests", "python -m pytest -q"), ("done", "")]
+        assert sc.steps[1:] == [("done", "")] and sc.steps[0][0] == "run_tests"
+        assert sc.steps[0][1] in TEST_ARG.values()
         assert "test" in sc.request.lower()

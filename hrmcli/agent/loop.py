@@ -188,10 +188,9 @@ class AgentLoop:
 
     def _record(self, steps: list[StepRecord], rec: StepRecord) -> None:
         steps.append(rec)
-        line = f"{rec.index}. {rec.tool} {rec.arg}".rstrip()
-        self.done_lines.append(line + ("" if rec.ok else " (skipped)" if rec.skipped else " (failed)"))
+        status = "ok" if rec.ok else "skipped" if rec.skipped else "failed"
+        self.done_lines.append(done_line(rec.index, rec.tool, rec.arg, status))
         if rec.tool != "done":
-            status = "ok" if rec.ok else "skipped" if rec.skipped else "failed"
             self.observations.append(observation(rec.index, rec.tool, rec.arg, status, rec.output))
         self.transcript.step(rec)
         self.ui.step_finished(rec)
@@ -561,7 +560,13 @@ def request_map(root: Path, request: str, files: Sequence[str] = (), tokens: int
 def tests_output(res: TestResult) -> str:
     """What a run_tests step shows the planner and the editor: the counts, then the tail."""
     head = f"{res.n_passed} passed, {res.n_failed} failed, {res.n_errors} errors"
-    return f"{head}\n{res.output[-OBS_CHARS:]}"
+    return f"{head}\n{res.output[-(OBS_CHARS - len(head) - 1):]}"  # observation keeps both
+
+
+def done_line(index: int, tool: str, arg: str, status: str) -> str:
+    """A step as the revising planner lists it: `N. tool arg`, marked when it did not work."""
+    line = f"{index}. {tool} {arg}".rstrip()
+    return line if status == "ok" else f"{line} ({status})"
 
 
 def observation(index: int, tool: str, arg: str, status: str, output: str) -> str:

@@ -83,16 +83,32 @@ def tool_usage() -> dict[str, str]:
     return {ln[2:].split()[0]: ln for ln in lines}
 
 
-def _messages(backend: Backend, request: str, context: str,
-              observations: Sequence[str], done_so_far: Sequence[str]) -> list[Message]:
+def run_history(observations: Sequence[str], done_so_far: Sequence[str]) -> str:
+    """What a revising planner is told of the run so far: the steps done (`N. tool arg`,
+    marked failed or skipped) and their results (loop.observation)."""
     turn = sections("plan_turn.md")
     history = ""
     if done_so_far:
         history += turn["DONE"].format(steps="\n".join(done_so_far)) + "\n\n"
     if observations:
         history += turn["RESULTS"].format(results=observations_text(observations)) + "\n\n"
+    return history
+
+
+def hrm_plan_context(context: str, observations: Sequence[str] = (),
+                     done_so_far: Sequence[str] = ()) -> str:
+    """HRM-Code's planner context: the repo map, then the run's history (the tuning data's
+    revision plans are built by this too, trainer.data.plan_tasks)."""
+    history = run_history(observations, done_so_far).strip()
+    return "\n\n".join(p for p in (context, history) if p)
+
+
+def _messages(backend: Backend, request: str, context: str,
+              observations: Sequence[str], done_so_far: Sequence[str]) -> list[Message]:
+    turn = sections("plan_turn.md")
     if is_hrm(backend):
-        return plan_messages(request, "\n\n".join(p for p in (context, history.strip()) if p))
+        return plan_messages(request, hrm_plan_context(context, observations, done_so_far))
+    history = run_history(observations, done_so_far)
     usage = tool_usage()
     system = render("plan_system.md", tools="\n".join(usage[t] for t in TOOLS))
     user = turn["MAP"].format(map=context) + "\n\n" if context else ""

@@ -214,7 +214,9 @@ def _detect_pytest(root: Path, run_all: bool) -> TestCommand | None:
     argv = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider"]
     if importlib.util.find_spec("pytest") is None:
         return _unavailable("pytest", root, argv, "pytest is not installed", "pip install pytest")
-    return TestCommand("pytest", argv, root)
+    # pytest sizes its rules to the terminal it guesses; a fixed width keeps the report (the
+    # part the agent shows its models) the same wherever it runs
+    return TestCommand("pytest", argv, root, env={"COLUMNS": "80"})
 
 
 _DETECTORS = (_detect_cargo, _detect_go, _detect_java, _detect_cmake, _detect_node,

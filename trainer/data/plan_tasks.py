@@ -226,64 +226,86 @@ def finish_failed_merge(rng: random.Random) -> Scenario:
     )
 
 
-_BUGGY = "def add(a, b):\n    return a - b\n"
-_FIXED = "def add(a, b):\n    return a + b\n"
-_TEST = "from calc import add\n\n\ndef test_add():\n    assert add(2, 3) == 5\n"
+def _failing_project(rng: random.Random, langs: tuple[str, ...] = ("python", "javascript")):
+    """A small project whose tests fail on a one-line bug, with the real failing output
+    (trainer.data.test_fix_tasks.examples): module and function names vary, so a plan
+    must take the file to fix from the repo map or the test output, not from memory."""
+    from .test_fix_tasks import examples  # it builds its projects with _git_repo below
+
+    return next(examples(seed=rng.randrange(2**31), langs=langs))
+
+
+def _tests_pass(root: Path) -> str | None:
+    from .test_fix_tasks import _run
+
+    return None if _run(root).passed else "tests still fail"
+
+
+def _fix_steps(ex, rng: random.Random, request: str) -> tuple[str, list[tuple[str, str]]]:
+    """The read-edit-test steps that fix `ex`, and a commit when the request gains one."""
+    from .test_fix_tasks import TEST_ARG
+
+    src, arg = ex.project.src, TEST_ARG[ex.project.lang]
+    steps = [("read", src), ("edit", src), ("run_tests", arg)]
+    if rng.random() < 0.4:
+        request = request.rstrip(".") + _say(rng, "[, then commit the fix| and commit it]")
+        steps += [("git_add", f"git add {src}"), ("git_commit", 'git commit -m "Fix the failing test"')]
+    return request.rstrip(".") + ".", steps + [("done", "")]
 
 
 def test_then_fix(rng: random.Random) -> Scenario:
-    """Fix a failing test; commit only when the request asks for it."""
-    commit = rng.random() < 0.5
-    request = _say(rng, "[Run the tests and fix whatever fails|The test suite is red: find and "
-                        "fix the bug|Make the tests pass|Make the failing test pass]")
-    steps = [("run_tests", "python -m pytest -q"), ("read", "calc.py"), ("edit", "calc.py"),
-             ("run_tests", "python -m pytest -q")]
-    if commit:
-        request += _say(rng, "[, then commit the fix| and commit it]")
-        steps += [("git_add", "git add calc.py"), ("git_commit", 'git commit -m "Fix add"')]
+    """Fix a failing test: run the tests, read and edit the module they import, rerun them;
+    commit only when the request asks for it."""
+    ex = _failing_project(rng)
+    p = ex.project
+    request, steps = _fix_steps(ex, rng, ex.request)
+    steps = [("run_tests", steps[2][1])] + steps
     return Scenario(
-        "test_then_fix", request + ".", steps + [("done", "")],
-        setup=lambda r: _git_repo(r, {"calc.py": _BUGGY, "test_calc.py": _TEST}) or "",
-        writes={2: {"calc.py": _FIXED}},
-        may_fail=frozenset({0}),
-        check=lambda r: None if sh(r, "python -m pytest -q -p no:cacheprovider", check=False).returncode == 0
-        else "tests still fail",
+        "test_then_fix", request, steps,
+        setup=lambda r: _git_repo(r, {**p.files, p.src: ex.buggy}) or "",
+        writes={2: {p.src: ex.original}}, may_fail=frozenset({0}), check=_tests_pass,
         difficulty=3,
     )
 
 
 def run_tests_only(rng: random.Random) -> Scenario:
     """Just run the tests and report: no edit unless asked, whether they pass or fail."""
-    broken = rng.random() < 0.5
+    from .test_fix_tasks import TEST_ARG
+
+    ex = _failing_project(rng)
+    p = ex.project
+    files = {**p.files, p.src: ex.buggy} if rng.random() < 0.5 else p.files
     return Scenario(
         "run_tests_only",
         _say(rng, "[Run the tests|run the tests|Run the test suite|Do the tests pass?|"
-                  "Run pytest and tell me what fails|Check whether the tests pass]"),
-        [("run_tests", "python -m pytest -q"), ("done", "")],
-        setup=lambda r: _git_repo(r, {"calc.py": _BUGGY if broken else _FIXED,
-                                      "test_calc.py": _TEST}) or "",
+                  "Run pytest and tell me what fails|Check whether the tests pass|"
+                  "do the tests pass?|run the test suite]"),
+        [("run_tests", TEST_ARG[p.lang]), ("done", "")],
+        setup=lambda r: _git_repo(r, files) or "",
         may_fail=frozenset({0}),
         difficulty=1,
     )
 
 
 def recover_failed_tests(rng: random.Random) -> Scenario:
-    """Error recovery from real pytest output given as context."""
+    """The revision after a failed first step: the planner sees the step it ran and the
+    real test output, as `hrm run` shows them (planner.hrm_plan_context over
+    loop.done_line and loop.observation), and plans the fix."""
+    from hrmcli.agent.loop import done_line, observation
+    from hrmcli.agent.planner import run_history
 
-    def setup(r: Path) -> str:
-        _git_repo(r, {"calc.py": _BUGGY, "test_calc.py": _TEST})
-        p = sh(r, "python -m pytest -q -p no:cacheprovider", check=False)
-        return f"$ python -m pytest -q\n{p.stdout[-1500:]}"
+    from .test_fix_tasks import TEST_ARG
 
+    ex = _failing_project(rng)
+    p = ex.project
+    arg = TEST_ARG[p.lang]
+    history = run_history([observation(1, "run_tests", arg, "failed", ex.output)],
+                          [done_line(1, "run_tests", arg, "failed")]).strip()
+    request, steps = _fix_steps(ex, rng, ex.request)
     return Scenario(
-        "recover_failed_tests",
-        _say(rng, "[Tests are failing|The build broke|CI is red]; [fix it|please fix it|repair the code]."),
-        [("read", "calc.py"), ("read", "test_calc.py"), ("edit", "calc.py"),
-         ("run_tests", "python -m pytest -q"), ("done", "")],
-        context=captured("pytest:calc", setup),
-        setup=setup, writes={2: {"calc.py": _FIXED}},
-        check=lambda r: None if sh(r, "python -m pytest -q -p no:cacheprovider", check=False).returncode == 0
-        else "tests still fail",
+        "recover_failed_tests", request, steps, context=history,
+        setup=lambda r: _git_repo(r, {**p.files, p.src: ex.buggy}) or "",
+        writes={1: {p.src: ex.original}}, check=_tests_pass,
         difficulty=3,
     )
 

@@ -545,11 +545,13 @@ class Example:
 
 def steady(text: str, work: Path, project: Project, r: random.Random) -> str:
     """The run's output as it would read in the user's project: the temp directory shown as
-    /home/user/<project>, and timings drawn from `r` so that a seed gives the same records."""
+    /home/user/<project>, and timings and object addresses drawn from `r` so that a seed
+    gives the same records."""
     home = f"/home/user/{project.name}"
     for p in {str(work.resolve()), str(work)}:
         text = text.replace(p, home)
     text = re.sub(r"\bin \d+\.\d+s\b", lambda _: f"in {r.uniform(0.01, 0.3):.2f}s", text)
+    text = re.sub(r" at 0x[0-9a-f]{6,16}>", lambda _: f" at 0x7f{r.getrandbits(40):010x}>", text)
     return re.sub(r"(duration_ms:? )\d+(\.\d+)?",
                   lambda m: f"{m.group(1)}{r.uniform(0.2, 90):.6f}", text)
 

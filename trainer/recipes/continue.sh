@@ -24,8 +24,14 @@
 #   6. stage D from C: edits after a failing test run (trainer.data.test_fix_tasks) and
 #      fresh edit tasks (seed 9), half of all requests typed casually; lr 6e-5, up to
 #      900-token records
-#   7. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
+#   7. stage E from D: plans over projects whose module, function and bug vary (the plan
+#      must name the file from the repo map or the failing output, not from memory), the
+#      revision after a failed run_tests as `hrm run` shows it, fresh test-fix edits and
+#      edit tasks in five languages; lr 5e-5, cosine over E_STEPS
+#   8. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
+#   FROM_STAGE=E starts at stage E from a stage-D model (the bundled v5).
 # Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 B_STOP=241 C_STEPS C_STOP D_STEPS D_STOP
+# E_STEPS E_STOP
 # THREADS=2 MAX_MINUTES=110 (per tuning run; a stage that stops early says "run again").
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -33,6 +39,8 @@ STATE=$(mkdir -p "${1:-$HOME/.local/share/hrmcli-state}" && cd "${1:-$HOME/.loca
 FROM=${FROM:?set FROM to the hrm-code GGUF to continue from}
 A_STEPS=${A_STEPS:-560}; A_STOP=${A_STOP:-297}; B_STEPS=${B_STEPS:-330}; B_STOP=${B_STOP:-241}
 C_STEPS=${C_STEPS:-300}; C_STOP=${C_STOP:-255}; D_STEPS=${D_STEPS:-100}; D_STOP=${D_STOP:-100}
+E_STEPS=${E_STEPS:-400}; E_STOP=${E_STOP:-400}
+FROM_STAGE=${FROM_STAGE:-A}
 D_MIX=python:test_fix=700,javascript:test_fix=300,python=300,javascript=150,go=150,rust=100
 D_MIX=$D_MIX,plan=150,python:rename=150,javascript:rename=100,go:rename=60,rust:rename=60
 THREADS=${THREADS:-2}; MAX_MINUTES=${MAX_MINUTES:-110}
@@ -60,7 +68,7 @@ js=(); [ -d "$NPM/npm" ] && js=("$NPM/npm" "$NPM/npm/node_modules")
   --max-chars 1200 --max-tokens 640 --seed 5
 [ -f "$D/val-v3.jsonl" ] || $PY -m trainer.data.mix "$D/val-v3.jsonl" "$D/short-heldout.jsonl" \
   --per-language python=100,javascript=60,go=60 --seed 1
-if [ "${FROM_STAGE:-A}" != C ]; then  # stages A and B's data
+if [ "$FROM_STAGE" = A ]; then  # stages A and B's data
   records "$D/short.jsonl" 5 30000 "$STD" "${js[@]}"
   [ -n "$GOSRC" ] && records "$D/short-go.jsonl" 5 8000 "$GOSRC"
   records "$D/short-v4.jsonl" 6 30000 "$STD" "${js[@]}"
@@ -91,7 +99,7 @@ tune() {  # OUT INIT DATA then trainer.tune flags
 step_of() { $PY -c "import torch,sys; print(torch.load(sys.argv[1], map_location='cpu', weights_only=True)['step'])" "$1"; }
 A="$STATE/runs/v3-t16"; B="$STATE/runs/v4-t16"
 # FROM_STAGE=C: FROM is already stage B's model (the bundled v4); go straight to stage C
-if [ "${FROM_STAGE:-A}" != C ]; then
+if [ "$FROM_STAGE" = A ]; then
   if [ ! -f "$B/checkpoint.pt" ]; then
     if [ ! -f "$A/checkpoint.pt" ] || [ "$(step_of "$A/checkpoint.pt")" -lt "$A_STOP" ]; then
       tune "$A" "$START" "$D/train-v3.jsonl" --lr 2e-4 --warmup 20 --steps "$A_STEPS" \
@@ -104,10 +112,12 @@ if [ "${FROM_STAGE:-A}" != C ]; then
   [ "$(step_of "$B/checkpoint.pt")" -ge "$B_STOP" ] || { echo "stage B stopped early: run again"; exit 0; }
 fi
 
-# stage C: the planner's repo map, edits driven by a failing test's output, Rust and Java
-# windows, and more of the kinds the bundled v4 failed (renames, signatures, literals)
 RUSTSRC=$(ls -d /usr/src/rustc-*/library 2>/dev/null | head -n 1 || true)
 JDKZIP=$(ls /usr/lib/jvm/*/lib/src.zip 2>/dev/null | head -n 1 || true)
+RUN_D="$STATE/runs/v5d-t16"
+if [ "$FROM_STAGE" != E ]; then
+# stage C: the planner's repo map, edits driven by a failing test's output, Rust and Java
+# windows, and more of the kinds the bundled v4 failed (renames, signatures, literals)
 if [ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ]; then
   unzip -q -o "$JDKZIP" 'java.base/java/util/*' 'java.base/java/time/*' 'java.base/java/text/*' \
     -d "$STATE/src/jdk.part" && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
@@ -124,7 +134,7 @@ C_MIX=$C_MIX,javascript:add_param=100,python:literal=120,javascript:literal=80
 [ -f "$D/train-v5.jsonl" ] || $PY -m trainer.data.mix "$D/train-v5.jsonl" "$D/short-v5.jsonl" \
   "${more[@]}" "$D/plans-v5.jsonl" --per-language "$C_MIX" --seed 5
 C="$STATE/runs/v5-t16"
-if [ "${FROM_STAGE:-A}" = C ]; then C_INIT=$START; else C_INIT=$B/checkpoint.pt; fi
+if [ "$FROM_STAGE" = C ]; then C_INIT=$START; else C_INIT=$B/checkpoint.pt; fi
 tune "$C" "$C_INIT" "$D/train-v5.jsonl" --lr 1e-4 --warmup 10 --steps "$C_STEPS" \
   --stop-at "$C_STOP" --seed 5
 [ "$(step_of "$C/checkpoint.pt")" -ge "$C_STOP" ] || { echo "stage C stopped early: run again"; exit 0; }
@@ -137,15 +147,38 @@ tune "$C" "$C_INIT" "$D/train-v5.jsonl" --lr 1e-4 --warmup 10 --steps "$C_STEPS"
 records "$D/short-v5d.jsonl" 9 12000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"}
 [ -f "$D/train-v5d.jsonl" ] || $PY -m trainer.data.mix "$D/train-v5d.jsonl" "$D/test-fix.jsonl" \
   "$D/short-v5d.jsonl" "$D/plans-v5.jsonl" --per-language "$D_MIX" --seed 6
-RUN_D="$STATE/runs/v5d-t16"
 tune "$RUN_D" "$C/checkpoint.pt" "$D/train-v5d.jsonl" --lr 6e-5 --warmup 5 --steps "$D_STEPS" \
   --stop-at "$D_STOP" --seed 6 --max-tokens 900
 [ "$(step_of "$RUN_D/checkpoint.pt")" -ge "$D_STOP" ] || { echo "stage D stopped early: run again"; exit 0; }
+fi
 
-GGUF="$STATE/hrm-code-v5-q8_0.gguf"
-[ -f "$GGUF" ] || hrm convert "$RUN_D/checkpoint.pt" "$GGUF" --type q8_0 --verify
-hrm bench edits --model "$GGUF" --json > "$STATE/edits-v5.json" || true
-tail -n 1 "$STATE/edits-v5.json"
+# stage E: plans over varied failing projects (trainer.data.plan_tasks over test_fix_tasks'
+# projects), the revision plan after a failed run_tests, fresh test-fix edits and edit
+# tasks with the Java windows, renames and signatures weighted up
+[ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ] && unzip -q -o "$JDKZIP" 'java.base/java/util/*' \
+  'java.base/java/time/*' 'java.base/java/text/*' -d "$STATE/src/jdk.part" \
+  && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
+[ -f "$D/plans-v6.jsonl" ] || { $PY -m trainer.data.chat_tasks "$D/plans-v6.jsonl.part" x \
+  --tokenizer-from "$BASE" --plans 1560 --seed 6 --repo-map && mv "$D/plans-v6.jsonl.part" "$D/plans-v6.jsonl"; }
+[ -f "$D/test-fix-e.jsonl" ] || { $PY -m trainer.data.test_fix_tasks "$D/test-fix-e.jsonl.part" \
+  --n 1000 --seed 8 --tokenizer-from "$BASE" && mv "$D/test-fix-e.jsonl.part" "$D/test-fix-e.jsonl"; }
+jdk=(); [ -d "$STATE/src/jdk" ] && jdk=("$STATE/src/jdk")
+records "$D/short-v6.jsonl" 10 14000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"} "${jdk[@]}"
+E_MIX=plan=900,python:test_fix=450,javascript:test_fix=200,python=650,javascript=350,go=300
+E_MIX=$E_MIX,rust=200,java=200,python:rename=150,javascript:rename=100,go:rename=60
+E_MIX=$E_MIX,rust:rename=40,java:rename=40,python:add_param=80,javascript:add_param=60
+[ -f "$D/train-v6.jsonl" ] || $PY -m trainer.data.mix "$D/train-v6.jsonl" "$D/plans-v6.jsonl" \
+  "$D/test-fix-e.jsonl" "$D/short-v6.jsonl" --per-language "$E_MIX" --seed 7
+if [ "$FROM_STAGE" = E ]; then E_INIT=$START; else E_INIT=$RUN_D/checkpoint.pt; fi
+E="$STATE/runs/v6-t16"
+tune "$E" "$E_INIT" "$D/train-v6.jsonl" --lr 5e-5 --warmup 5 --steps "$E_STEPS" \
+  --stop-at "$E_STOP" --seed 7 --max-tokens 900
+[ "$(step_of "$E/checkpoint.pt")" -ge "$E_STOP" ] || { echo "stage E stopped early: run again"; exit 0; }
+
+GGUF="$STATE/hrm-code-v6-q8_0.gguf"
+[ -f "$GGUF" ] || hrm convert "$E/checkpoint.pt" "$GGUF" --type q8_0 --verify
+hrm bench edits --model "$GGUF" --json > "$STATE/edits-v6.json" || true
+tail -n 1 "$STATE/edits-v6.json"
 if [ "${SHIP:-0}" = 1 ]; then
   cp "$GGUF" hrmcli/weights/hrm-code-135m-q8_0.gguf
   echo "bundled: hrmcli/weights/hrm-code-135m-q8_0.gguf"
