@@ -10,7 +10,7 @@ import pytest
 from hrmcli.agent.backends.openai_compat import OpenAICompatBackend
 from hrmcli.agent.coder import RESAMPLE_TEMPERATURE, EditCoder
 from hrmcli.agent.prompts import HRM_STYLE
-from hrmcli.agent.verify import NO_CHANGE, broken_syntax, dangling_names
+from hrmcli.agent.verify import NO_CHANGE, broken_syntax, completed_rename, dangling_names
 from tests.scripted_server import ScriptedServer
 
 CODE = "def port():\n    if True:\n        return 8080\n    return 0\n"
@@ -144,15 +144,47 @@ def test_strings_comments_unused_removals_and_other_objects_members_do_not_dangl
     assert dangling_names("notes.txt", "greet\n", "welcome\n") is None
 
 
-def test_a_partial_rename_is_sent_back_then_the_complete_one_applies(tmp_path):
+def test_a_partial_rename_is_completed_in_the_diff_and_said(tmp_path):
+    """The model renames the definition only: hrm renames the call it left (an identifier,
+    not the comment), shows it in the diff and says so; the file is written once applied."""
     (tmp_path / "g.py").write_text(GREET)
     partial = block("def greet(name):\n", "def welcome(name):\n", "g.py")
-    whole = partial + "\n" + block("    print(greet('ann'))  # greet everyone\n",
-                           "    print(welcome('ann'))  # greet everyone\n", "g.py")
-    with ScriptedServer([partial, whole]) as srv:
+    with ScriptedServer([partial]) as srv:
         out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(
             ["g.py"], "rename greet to welcome")
-    assert out.applied and out.attempts == 2
-    assert "still uses `greet` (line 6)" in str(srv.requests[1]["body"]["messages"][-1])
-    text = (tmp_path / "g.py").read_text()
-    assert "greet(" not in text and "welcome('ann')" in text
+    assert out.applied and out.attempts == 1
+    assert "+    print(welcome('ann'))  # greet everyone" in out.diff
+    assert out.notes == ["the model renamed `greet` to `welcome` in g.py; hrm renamed its 1 "
+                         "other use(s) there too (in the diff)"]
+    assert (tmp_path / "g.py").read_text() == GREET.replace("greet(", "welcome(")
+
+
+def test_removing_a_function_still_called_is_sent_back(tmp_path):
+    (tmp_path / "g.py").write_text(GREET)
+    removed = block("def greet(name):\n    return f'hi {name}'\n\n\n", "", "g.py")
+    keep = block("    return f'hi {name}'\n", "    return f'hello {name}'\n", "g.py")
+    with ScriptedServer([removed, keep]) as srv:
+        out = EditCoder(OpenAICompatBackend(srv.url), tmp_path).run(["g.py"], "say hello")
+    assert out.applied and out.attempts == 2 and not out.notes
+    assert "still uses `greet` (line 2)" in str(srv.requests[1]["body"]["messages"][-1])
+    assert (tmp_path / "g.py").read_text() == GREET.replace("'hi", "'hello")
+
+
+@pytest.mark.parametrize("path,before,old,new", [
+    ("g.go", "package g\n\nfunc Area(w, h int) int {\n\treturn w * h\n}\n\n"
+             "func Total(w, h int) int {\n\treturn 2 * Area(w, h) // Area twice\n}\n", "Area", "Surface"),
+    ("g.js", "class Box {\n  size() {\n    return 1;\n  }\n  twice(other) {\n"
+             "    return this.size() + other.size();\n  }\n}\n", "size", "volume"),
+])
+def test_completed_renames_touch_identifiers_only(path, before, old, new):
+    done = completed_rename(path, before, before.replace(f"func {old}", f"func {new}").replace(
+        f"  {old}()", f"  {new}()"))
+    assert done is not None and (done.old, done.new, done.uses) == (old, new, 1)
+    if path.endswith(".go"):
+        assert "2 * Surface(w, h) // Area twice" in done.text  # the comment stays
+    else:
+        assert "this.volume() + other.size()" in done.text  # another object's member stays
+    # two definitions changed at once, or a removal: not a rename to complete
+    assert completed_rename("g.py", GREET, GREET.replace("def main", "def run").replace(
+        "def greet", "def welcome")) is None
+    assert completed_rename("g.py", GREET, GREET.split("\n\n\n")[1]) is None

@@ -32,7 +32,7 @@ from hrmcli.agent.editblocks import BlockFailure, EditBlock, parse_edits
 from hrmcli.agent.history import Session
 from hrmcli.agent.thinking import strip_thinking
 from hrmcli.agent.transaction import EditTransaction
-from hrmcli.agent.verify import NO_CHANGE, broken_syntax, dangling_names
+from hrmcli.agent.verify import NO_CHANGE, broken_syntax, completed_rename, dangling_names
 from hrmcli.agent.wholefile import MalformedWholeFile, WholeFile, parse_whole_files
 from hrmcli.agent.window import fit_files
 from hrmcli.tools.paths import Refused, resolve_in_root
@@ -66,10 +66,12 @@ class EditOutcome:
     prompt_tokens: int = 0
     errors: list[str] = field(default_factory=list)
     edits: list[EditBlock] | list[WholeFile] = field(default_factory=list, repr=False)
+    notes: list[str] = field(default_factory=list)  # what hrm added to the model's edits
 
     def to_json(self) -> dict:
         return {"applied": self.applied, "well_formed": self.well_formed, "files": self.files,
-                "diff": self.diff, "seconds": round(self.seconds, 3), "tokens": self.tokens}
+                "diff": self.diff, "seconds": round(self.seconds, 3), "tokens": self.tokens,
+                "notes": self.notes}
 
 
 _TRIES: dict[int, TokenTrie] = {}
@@ -87,6 +89,23 @@ def _trie_for(backend: Backend) -> TokenTrie | None:
     if key not in _TRIES:
         _TRIES[key] = TokenTrie(token_bytes())
     return _TRIES[key]
+
+
+def _covering_block(path: str, text: str, renamed: str, index: int) -> EditBlock | None:
+    """A block that turns `text` into `renamed` (they differ in a few lines): the lines from
+    the first difference to the last, widened until they occur once in `text`."""
+    a, b = text.splitlines(keepends=True), renamed.splitlines(keepends=True)
+    if len(a) != len(b) or "\r" in text or not text.endswith("\n"):
+        return None  # blocks are LF lines that end with a newline
+    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    if not diff:
+        return None
+    lo, hi = diff[0], diff[-1] + 1
+    while text.count("".join(a[lo:hi])) > 1:
+        if lo == 0 and hi == len(a):
+            return None
+        lo, hi = max(lo - 1, 0), min(hi + 1, len(a))
+    return EditBlock(index, path, "".join(a[lo:hi]), "".join(b[lo:hi]))
 
 
 @dataclass
@@ -113,6 +132,7 @@ class EditCoder:
     # Files git left with conflict markers in a merge: SEARCH may quote whole conflict
     # regions there (hrmcli.agent.apply reads such blocks only in these files).
     conflicted: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list, init=False)
 
     def read_files(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         files = []
@@ -199,6 +219,12 @@ class EditCoder:
         failed = list(result.failed)
         if not failed and not result.applied:
             failed = [BlockFailure(0, "", NO_CHANGE)]
+        if not failed and files and self.check_syntax and self.edit_format == "diff":
+            more = self._finish_renames(result.new_contents, files, len(edits))
+            if more:
+                edits = edits + more
+                result = apply(edits, self.root, dry_run=True)
+                failed = list(result.failed)
         for rel, text in result.new_contents.items() if not failed else ():
             checked = self.check_syntax and files and rel in files
             why = (broken_syntax(rel, files[rel], text) or dangling_names(rel, files[rel], text)) \
@@ -206,6 +232,21 @@ class EditCoder:
             if why:
                 failed.append(BlockFailure(0, rel, why))
         return edits, result, failed
+
+    def _finish_renames(self, new_contents: dict[str, str], files: dict[str, str],
+                        count: int) -> list[EditBlock]:
+        """One more block per file where the reply renamed a function but left some of its
+        uses under the old name (verify.completed_rename): it renames those uses, so the
+        diff shows them and they apply with the rest. Each is announced in `notes`."""
+        blocks = []
+        for rel, text in new_contents.items():
+            done = completed_rename(rel, files[rel], text) if rel in files else None
+            block = _covering_block(rel, text, done.text, count + len(blocks) + 1) if done else None
+            if block is not None:
+                blocks.append(block)
+                self.notes.append(f"the model renamed `{done.old}` to `{done.new}` in {rel}; hrm "
+                                  f"renamed its {done.uses} other use(s) there too (in the diff)")
+        return blocks
 
     def propose(self, paths: Sequence[str], task: str) -> EditOutcome:
         """Ask for edits and dry-run them, repairing up to max_repairs times. Writes nothing."""
@@ -247,6 +288,7 @@ class EditCoder:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
                                         done.finish_reason)
+            self.notes = []
             edits, result, failures = self._check(reply, dict(files))
             if not failures or attempt > self.max_repairs:
                 break
@@ -267,7 +309,7 @@ class EditCoder:
             diff=result.diff if ok and result else "",
             seconds=time.perf_counter() - t0, tokens=tokens, reply=reply, attempts=attempt,
             prompt_tokens=prompt_tokens, errors=[str(f) for f in failures],
-            edits=edits if ok else [],
+            edits=edits if ok else [], notes=list(self.notes) if ok else [],
         )
         if self.session:
             self.session.edit(outcome.files, outcome.diff, applied=False, well_formed=ok,

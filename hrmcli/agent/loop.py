@@ -366,7 +366,8 @@ class AgentLoop:
             note = " (staged; git_commit commits it once the tests pass)"
         else:
             note = f" (not committed: {done.commit_error})" if done.commit_error else ""
-        return _Outcome(True, f"applied to {', '.join(done.files)}{note}", diff=done.diff)
+        added = "".join(f"\nnote: {n}" for n in proposal.notes)
+        return _Outcome(True, f"applied to {', '.join(done.files)}{note}{added}", diff=done.diff)
 
     def _draft(self, rel: str) -> _Outcome:
         """Write a draft (a PR description, a commit message) under .hrm/ from the git

@@ -6,12 +6,19 @@ copy the SEARCH lines into REPLACE unchanged, or leave a file that no longer par
 dropped indent, a stray parameter). The coder treats both as failures and asks again, so
 a user is shown a diff only when it changes something and keeps the file parseable.
 
+A rename the model did only in part (the definition, not every call) is finished by
+hrm (completed_rename: identifiers from the syntax tree, shown in the diff and said in a
+note); any other edit that removes a function the file still uses is sent back
+(dangling_names).
+
 Parsing uses the tree-sitter grammar of the file's language (hrmcli.languages); a file in
 a language without an installed grammar, or one that did not parse before the edit, is
 not checked.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from hrmcli.languages import grammar_for, parser
 
@@ -114,22 +121,68 @@ def _def_name(node) -> str | None:
     return name.text.decode("utf-8", "replace") if name is not None else None
 
 
-def _names(tree, grammar: str) -> tuple[set[str], dict[str, int]]:
-    """(functions defined, line of the first occurrence of every identifier) in a tree."""
+def _walk(tree, grammar: str) -> tuple[list[str], list]:
+    """(functions defined, in order; identifier nodes that use a name of this file)."""
     kinds = _DEFINITIONS[grammar]
-    defined: set[str] = set()
-    used: dict[str, int] = {}
+    defined: list[str] = []
+    uses = []
     stack = [tree.root_node]
     while stack:
         n = stack.pop()
         if n.type in kinds:
             name = _def_name(n)
             if name:
-                defined.add(name)
+                defined.append(name)
         elif n.type in _NAME_TYPES and not _foreign_member(n):
-            used.setdefault(n.text.decode("utf-8", "replace"), n.start_point[0] + 1)
+            uses.append(n)
         stack.extend(reversed(n.children))
-    return defined, used
+    return defined, uses
+
+
+def _names(tree, grammar: str) -> tuple[set[str], dict[str, int]]:
+    """(functions defined, line of the first occurrence of every identifier) in a tree."""
+    defined, uses = _walk(tree, grammar)
+    used: dict[str, int] = {}
+    for n in uses:
+        used.setdefault(n.text.decode("utf-8", "replace"), n.start_point[0] + 1)
+    return set(defined), used
+
+
+@dataclass(frozen=True)
+class Rename:
+    old: str
+    new: str
+    text: str  # the edited file with the uses the edit left behind renamed too
+    uses: int  # how many uses that renamed
+
+
+def completed_rename(path: str, before: str, after: str) -> Rename | None:
+    """When an edit renamed exactly one function or method (one definition's name went, one
+    new name came, in the same place among the definitions) but left uses of the old name
+    in the file, the file with those uses renamed as well: identifiers only, read from the
+    syntax tree, never strings, comments or other objects' members. None otherwise."""
+    grammar = grammar_for(path)
+    if grammar is None or grammar not in _DEFINITIONS or before == after:
+        return None
+    try:
+        old_tree, new_tree = _tree(before, grammar), _tree(after, grammar)
+    except (ImportError, KeyError, OSError, ValueError):
+        return None
+    had, _ = _walk(old_tree, grammar)
+    has, uses = _walk(new_tree, grammar)
+    gone, came = set(had) - set(has), set(has) - set(had)
+    if len(gone) != 1 or len(came) != 1 or len(had) != len(has):
+        return None
+    old, new = gone.pop(), came.pop()
+    if had.index(old) != has.index(new):
+        return None
+    spans = [(n.start_byte, n.end_byte) for n in uses if n.text == old.encode()]
+    if not spans:
+        return None
+    data = after.encode("utf-8")
+    for start, end in sorted(spans, reverse=True):
+        data = data[:start] + new.encode() + data[end:]
+    return Rename(old, new, data.decode("utf-8"), len(spans))
 
 
 def dangling_names(path: str, before: str, after: str) -> str | None:

@@ -193,6 +193,8 @@ def _edit(root: Path, rels: list[str], task: str, model: str, yes: bool, dry_run
         out.print("The model's edits change nothing.")
         finish(0, "no-change")
     out.print(Syntax(outcome.diff, "diff", theme="ansi_dark", background_color="default"))
+    for note in outcome.notes:
+        out.print(f"[yellow]note:[/] {escape(note)}")
     out.print(f"[dim]{outcome.tokens} tokens in {outcome.seconds:.1f} s[/]")
     if dry_run:
         out.print("--dry-run: nothing was written.")
