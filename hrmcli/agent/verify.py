@@ -139,13 +139,24 @@ def _walk(tree, grammar: str) -> tuple[list[str], list]:
     return defined, uses
 
 
-def _names(tree, grammar: str) -> tuple[set[str], dict[str, int]]:
-    """(functions defined, line of the first occurrence of every identifier) in a tree."""
-    defined, uses = _walk(tree, grammar)
+def _walk_both(path: str, before: str, after: str) -> tuple[tuple, tuple] | None:
+    """_walk of the file before and after an edit; None when there is nothing to compare
+    (no change, no grammar with definitions here, a grammar that failed to load)."""
+    grammar = grammar_for(path)
+    if grammar is None or grammar not in _DEFINITIONS or before == after:
+        return None
+    try:
+        return _walk(_tree(before, grammar), grammar), _walk(_tree(after, grammar), grammar)
+    except (ImportError, KeyError, OSError, ValueError):
+        return None
+
+
+def _first_lines(uses: list) -> dict[str, int]:
+    """The line of each name's first use."""
     used: dict[str, int] = {}
     for n in uses:
         used.setdefault(n.text.decode("utf-8", "replace"), n.start_point[0] + 1)
-    return set(defined), used
+    return used
 
 
 @dataclass(frozen=True)
@@ -161,15 +172,10 @@ def completed_rename(path: str, before: str, after: str) -> Rename | None:
     new name came, in the same place among the definitions) but left uses of the old name
     in the file, the file with those uses renamed as well: identifiers only, read from the
     syntax tree, never strings, comments or other objects' members. None otherwise."""
-    grammar = grammar_for(path)
-    if grammar is None or grammar not in _DEFINITIONS or before == after:
+    walked = _walk_both(path, before, after)
+    if walked is None:
         return None
-    try:
-        old_tree, new_tree = _tree(before, grammar), _tree(after, grammar)
-    except (ImportError, KeyError, OSError, ValueError):
-        return None
-    had, _ = _walk(old_tree, grammar)
-    has, uses = _walk(new_tree, grammar)
+    (had, _), (has, uses) = walked
     gone, came = set(had) - set(has), set(has) - set(had)
     if len(gone) != 1 or len(came) != 1 or len(had) != len(has):
         return None
@@ -191,15 +197,10 @@ def dangling_names(path: str, before: str, after: str) -> str | None:
     rename that missed a caller, a deletion of code still called). Names are read from
     the syntax tree, so a string or comment that mentions the old name does not count.
     None when nothing dangles, or the language has no grammar here."""
-    grammar = grammar_for(path)
-    if grammar is None or grammar not in _DEFINITIONS or before == after:
+    walked = _walk_both(path, before, after)
+    if walked is None:
         return None
-    try:
-        old, new = _tree(before, grammar), _tree(after, grammar)
-    except (ImportError, KeyError, OSError, ValueError):
-        return None
-    had, _ = _names(old, grammar)
-    has, used = _names(new, grammar)
+    had, has, used = set(walked[0][0]), set(walked[1][0]), _first_lines(walked[1][1])
     gone = sorted((used[n], n) for n in had - has if n in used)
     if not gone:
         return None

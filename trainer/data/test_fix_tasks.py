@@ -423,26 +423,23 @@ def _expected(module: str, unit: Unit, case: Case):
     return getattr(obj, unit.names[case.call])(*args)
 
 
-def _py_call(unit: Unit, case: Case, var: str) -> tuple[list[str], str]:
-    """(statements before, the call expression) for one case in Python."""
+# How a test spells a new object, ends a statement and writes a literal, per language.
+_SYNTAX = {"python": ("{v} = {C}({a})", "", repr),
+           "javascript": ("const {v} = new {C}({a})", ";", json.dumps)}
+
+
+def _call(unit: Unit, case: Case, var: str, lang: str) -> tuple[list[str], str]:
+    """(statements before, the call expression) for one case in `lang`."""
+    new_obj, end, literal = _SYNTAX[lang]
+
+    def args(values: tuple) -> str:
+        return ", ".join(map(literal, values))
+
     if case.ctor is None:
-        return [], f"{unit.names['f']}({', '.join(map(repr, case.args))})"
-    lines = [f"{var} = {unit.names['C']}({', '.join(map(repr, case.ctor))})"]
-    lines += [f"{var}.{unit.names[m]}({', '.join(map(repr, a))})" for m, a in case.setup]
-    return lines, f"{var}.{unit.names[case.call]}({', '.join(map(repr, case.args))})"
-
-
-def _js_args(values: tuple) -> str:
-    return ", ".join(json.dumps(v) for v in values)
-
-
-def _js_call(unit: Unit, case: Case, var: str) -> tuple[list[str], str]:
-    """(statements before, the call expression) for one case in JavaScript."""
-    if case.ctor is None:
-        return [], f"{unit.name('f', 'javascript')}({_js_args(case.args)})"
-    lines = [f"const {var} = new {unit.names['C']}({_js_args(case.ctor)});"]
-    lines += [f"{var}.{unit.name(m, 'javascript')}({_js_args(a)});" for m, a in case.setup]
-    return lines, f"{var}.{unit.name(case.call, 'javascript')}({_js_args(case.args)})"
+        return [], f"{unit.name('f', lang)}({args(case.args)})"
+    lines = [new_obj.format(v=var, C=unit.names["C"], a=args(case.ctor)) + end]
+    lines += [f"{var}.{unit.name(m, lang)}({args(a)}){end}" for m, a in case.setup]
+    return lines, f"{var}.{unit.name(case.call, lang)}({args(case.args)})"
 
 
 def _tests_of(unit: Unit) -> list[tuple[str, list[Case]]]:
@@ -460,7 +457,7 @@ def py_tests(module: str, mod: str, units: list[Unit]) -> str:
         for name, cases in _tests_of(u):
             body = []
             for c in cases:
-                pre, call = _py_call(u, c, "obj")
+                pre, call = _call(u, c, "obj", "python")
                 want = _expected(module, u, c)
                 op = "is" if isinstance(want, bool) else "=="
                 body += pre + [f"assert {call} {op} {want!r}"]
@@ -476,7 +473,7 @@ def js_tests(module: str, require: str, units: list[Unit]) -> str:
         for name, cases in _tests_of(u):
             body = []
             for c in cases:
-                pre, call = _js_call(u, c, "obj")
+                pre, call = _call(u, c, "obj", "javascript")
                 want = _expected(module, u, c)
                 check = "deepStrictEqual" if isinstance(want, (list, dict)) else "strictEqual"
                 body += pre + [f"assert.{check}({call}, {json.dumps(want)});"]
