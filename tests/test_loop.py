@@ -191,6 +191,36 @@ def test_step_limit_bounds_the_loop(repo: Path) -> None:
     assert result.reason == "step limit reached"
 
 
+def test_a_step_that_keeps_failing_ends_the_run(repo: Path) -> None:
+    """A planner that asks for the same failing step again (a file that is not there) is
+    stopped after two failures instead of burning every step; a failing run_tests between
+    two edits that changed the repo is not a repeat."""
+    with ScriptedServer(plan_then("1. read Makefile\n", later_plan="1. read Makefile\n")) as srv:
+        backend = load_backend(srv.spec)
+        result = AgentLoop(repo, backend, backend, Policy(), RecordingUI(True),
+                           max_steps=12).run("fix add")
+    assert [(s.tool, s.arg, s.ok) for s in result.steps] == [("read", "Makefile", False)] * 2
+    assert not result.done and result.reason == (
+        "the planner asked again for `read Makefile`, which failed 2 times with nothing "
+        "changed in between")
+    wrong = FIX.replace("a + b", "a * b", 1)  # applies; the test still fails
+    edits = iter([wrong, FIX.replace("a - b", "a * b", 1)])
+    plans = iter(["1. run_tests\n", "1. edit calc.py\n2. run_tests\n",
+                  "1. edit calc.py\n2. run_tests\n"])
+
+    def script(kind: str, msgs: list[dict]) -> str:
+        return next(plans, "1. done\n") if kind == "plan" else next(edits)
+
+    with ScriptedServer(script) as srv:
+        backend = load_backend(srv.spec)
+        result = AgentLoop(repo, backend, backend, Policy(assume_yes=True), RecordingUI(True),
+                           max_steps=12).run("fix add")
+    assert [(s.tool, s.ok) for s in result.steps] == [
+        ("run_tests", False), ("edit", True), ("run_tests", False), ("edit", True),
+        ("run_tests", True)]
+    assert result.done and (repo / "calc.py").read_text().endswith("a + b\n")
+
+
 def test_failed_shell_step_is_rolled_back(repo: Path) -> None:
     plan = "1. shell echo junk >> calc.py && git commit -qam junk && exit 3\n2. done\n"
     before = tree_state(repo)

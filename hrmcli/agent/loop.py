@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from hrmcli.tools.git import GitRepo
     from hrmcli.tools.testrun import TestResult
 
+REPEATS = 2  # the same step failing this often, nothing changed between, ends the run
 OBS_CHARS = 2000  # tool output fed back to the planner per step
 DRAFT_DIR = ".hrm/"  # where `edit` writes drafts (not code): never committed
 DRAFT_CONTEXT_CHARS = 24000  # git_diff/git_log output a draft is written from
@@ -148,6 +150,7 @@ class AgentLoop:
         steps: list[StepRecord] = []
         done, reason = False, "step limit reached"
         executed = 0
+        failed: Counter[tuple[str, str]] = Counter()  # since the repo last changed
         while executed < self.max_steps:
             if not queue:
                 revised = self._plan(first=False)
@@ -156,6 +159,10 @@ class AgentLoop:
                     break
                 queue = list(revised.steps)
             tool, arg = queue.pop(0)
+            if failed[(tool, arg)] >= REPEATS:
+                reason = (f"the planner asked again for `{tool} {arg}`, which failed "
+                          f"{REPEATS} times with nothing changed in between")
+                break
             index = len(steps) + 1
             if tool == "done":
                 rec = StepRecord(index, "done", arg, ok=True)
@@ -165,6 +172,10 @@ class AgentLoop:
             rec = self._step(index, tool, arg)
             self._record(steps, rec)
             executed += 1
+            if not rec.ok and not rec.skipped:
+                failed[(tool, arg)] += 1
+            elif rec.ok and tool not in READ_ONLY:
+                failed.clear()  # the repo may have changed: a step that failed may work now
             if tool == "run_tests" and rec.ok and self.edits_applied and _only_wrapup(queue):
                 done, reason = True, "tests pass"
                 break
