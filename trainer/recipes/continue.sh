@@ -24,12 +24,12 @@
 #   6. stage D from C: edits after a failing test run (trainer.data.test_fix_tasks) and
 #      fresh edit tasks (seed 9), half of all requests typed casually; lr 6e-5, up to
 #      900-token records
-#   7. stage E from D: plans over projects whose module, function and bug vary (the plan
-#      must name the file from the repo map or the failing output, not from memory), the
-#      revision after a failed run_tests as `hrm run` shows it, fresh test-fix edits and
-#      edit tasks in five languages; lr 5e-5, cosine over E_STEPS
-#   8. Q8_0 GGUF and the held-out edit suite; SHIP=1 copies it into hrmcli/weights/.
-#   FROM_STAGE=E starts at stage E from a stage-D model (the bundled v5).
+#   7. stage E from D (RUN_E=1; not in the bundled model): plans over projects whose module,
+#      function and bug vary (the plan must name the file from the repo map or the failing
+#      output, not from memory), the revision after a failed run_tests as `hrm run` shows
+#      it, fresh test-fix edits and edit tasks in five languages; lr 5e-5, cosine over E_STEPS
+#   8. Q8_0 GGUF of the last stage run and the held-out edit suite; SHIP=1 copies it into
+#      hrmcli/weights/. FROM_STAGE=E starts at stage E from a stage-D model (the bundled v5).
 # Knobs: A_STEPS=560 A_STOP=297 B_STEPS=330 B_STOP=241 C_STEPS C_STOP D_STEPS D_STOP
 # E_STEPS E_STOP
 # THREADS=2 MAX_MINUTES=110 (per tuning run; a stage that stops early says "run again").
@@ -119,6 +119,7 @@ if [ "$FROM_STAGE" != E ]; then
 # stage C: the planner's repo map, edits driven by a failing test's output, Rust and Java
 # windows, and more of the kinds the bundled v4 failed (renames, signatures, literals)
 if [ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ]; then
+  mkdir -p "$STATE/src"
   unzip -q -o "$JDKZIP" 'java.base/java/util/*' 'java.base/java/time/*' 'java.base/java/text/*' \
     -d "$STATE/src/jdk.part" && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
 fi
@@ -152,33 +153,40 @@ tune "$RUN_D" "$C/checkpoint.pt" "$D/train-v5d.jsonl" --lr 6e-5 --warmup 5 --ste
 [ "$(step_of "$RUN_D/checkpoint.pt")" -ge "$D_STOP" ] || { echo "stage D stopped early: run again"; exit 0; }
 fi
 
-# stage E: plans over varied failing projects (trainer.data.plan_tasks over test_fix_tasks'
-# projects), the revision plan after a failed run_tests, fresh test-fix edits and edit
-# tasks with the Java windows, renames and signatures weighted up
-[ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ] && unzip -q -o "$JDKZIP" 'java.base/java/util/*' \
-  'java.base/java/time/*' 'java.base/java/text/*' -d "$STATE/src/jdk.part" \
-  && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
-[ -f "$D/plans-v6.jsonl" ] || { $PY -m trainer.data.chat_tasks "$D/plans-v6.jsonl.part" x \
-  --tokenizer-from "$BASE" --plans 1560 --seed 6 --repo-map && mv "$D/plans-v6.jsonl.part" "$D/plans-v6.jsonl"; }
-[ -f "$D/test-fix-e.jsonl" ] || { $PY -m trainer.data.test_fix_tasks "$D/test-fix-e.jsonl.part" \
-  --n 1000 --seed 8 --tokenizer-from "$BASE" && mv "$D/test-fix-e.jsonl.part" "$D/test-fix-e.jsonl"; }
-jdk=(); [ -d "$STATE/src/jdk" ] && jdk=("$STATE/src/jdk")
-records "$D/short-v6.jsonl" 10 14000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"} "${jdk[@]}"
-E_MIX=plan=900,python:test_fix=450,javascript:test_fix=200,python=650,javascript=350,go=300
-E_MIX=$E_MIX,rust=200,java=200,python:rename=150,javascript:rename=100,go:rename=60
-E_MIX=$E_MIX,rust:rename=40,java:rename=40,python:add_param=80,javascript:add_param=60
-[ -f "$D/train-v6.jsonl" ] || $PY -m trainer.data.mix "$D/train-v6.jsonl" "$D/plans-v6.jsonl" \
-  "$D/test-fix-e.jsonl" "$D/short-v6.jsonl" --per-language "$E_MIX" --seed 7
-if [ "$FROM_STAGE" = E ]; then E_INIT=$START; else E_INIT=$RUN_D/checkpoint.pt; fi
-E="$STATE/runs/v6-t16"
-tune "$E" "$E_INIT" "$D/train-v6.jsonl" --lr 5e-5 --warmup 5 --steps "$E_STEPS" \
-  --stop-at "$E_STOP" --seed 7 --max-tokens 900
-[ "$(step_of "$E/checkpoint.pt")" -ge "$E_STOP" ] || { echo "stage E stopped early: run again"; exit 0; }
+# stage E (RUN_E=1, or FROM_STAGE=E): plans over varied failing projects
+# (trainer.data.plan_tasks over test_fix_tasks' projects), the revision plan after a failed
+# run_tests, fresh test-fix edits and edit tasks with the Java windows, renames weighted up.
+# Its v6 did not beat stage D's v5 (MODEL_CARD.md), so by default the recipe ships D's.
+FINAL=$RUN_D/checkpoint.pt; NAME=v5
+if [ "${RUN_E:-0}" = 1 ] || [ "$FROM_STAGE" = E ]; then
+  if [ -n "$JDKZIP" ] && [ ! -d "$STATE/src/jdk" ]; then
+    mkdir -p "$STATE/src"
+    unzip -q -o "$JDKZIP" 'java.base/java/util/*' 'java.base/java/time/*' \
+      'java.base/java/text/*' -d "$STATE/src/jdk.part" && mv "$STATE/src/jdk.part" "$STATE/src/jdk"
+  fi
+  [ -f "$D/plans-v6.jsonl" ] || { $PY -m trainer.data.chat_tasks "$D/plans-v6.jsonl.part" x \
+    --tokenizer-from "$BASE" --plans 1560 --seed 6 --repo-map && mv "$D/plans-v6.jsonl.part" "$D/plans-v6.jsonl"; }
+  [ -f "$D/test-fix-e.jsonl" ] || { $PY -m trainer.data.test_fix_tasks "$D/test-fix-e.jsonl.part" \
+    --n 1000 --seed 8 --tokenizer-from "$BASE" && mv "$D/test-fix-e.jsonl.part" "$D/test-fix-e.jsonl"; }
+  jdk=(); [ -d "$STATE/src/jdk" ] && jdk=("$STATE/src/jdk")
+  records "$D/short-v6.jsonl" 10 14000 "$STD" "${js[@]}" ${GOSRC:+"$GOSRC"} ${RUSTSRC:+"$RUSTSRC"} "${jdk[@]}"
+  E_MIX=plan=900,python:test_fix=450,javascript:test_fix=200,python=650,javascript=350,go=300
+  E_MIX=$E_MIX,rust=200,java=200,python:rename=150,javascript:rename=100,go:rename=60
+  E_MIX=$E_MIX,rust:rename=40,java:rename=40,python:add_param=80,javascript:add_param=60
+  [ -f "$D/train-v6.jsonl" ] || $PY -m trainer.data.mix "$D/train-v6.jsonl" "$D/plans-v6.jsonl" \
+    "$D/test-fix-e.jsonl" "$D/short-v6.jsonl" --per-language "$E_MIX" --seed 7
+  if [ "$FROM_STAGE" = E ]; then E_INIT=$START; else E_INIT=$RUN_D/checkpoint.pt; fi
+  E="$STATE/runs/v6-t16"
+  tune "$E" "$E_INIT" "$D/train-v6.jsonl" --lr 5e-5 --warmup 5 --steps "$E_STEPS" \
+    --stop-at "$E_STOP" --seed 7 --max-tokens 900
+  [ "$(step_of "$E/checkpoint.pt")" -ge "$E_STOP" ] || { echo "stage E stopped early: run again"; exit 0; }
+  FINAL=$E/checkpoint.pt; NAME=v6
+fi
 
-GGUF="$STATE/hrm-code-v6-q8_0.gguf"
-[ -f "$GGUF" ] || hrm convert "$E/checkpoint.pt" "$GGUF" --type q8_0 --verify
-hrm bench edits --model "$GGUF" --json > "$STATE/edits-v6.json" || true
-tail -n 1 "$STATE/edits-v6.json"
+GGUF="$STATE/hrm-code-$NAME-q8_0.gguf"
+[ -f "$GGUF" ] || hrm convert "$FINAL" "$GGUF" --type q8_0 --verify
+hrm bench edits --model "$GGUF" --json > "$STATE/edits-$NAME.json" || true
+tail -n 1 "$STATE/edits-$NAME.json"
 if [ "${SHIP:-0}" = 1 ]; then
   cp "$GGUF" hrmcli/weights/hrm-code-135m-q8_0.gguf
   echo "bundled: hrmcli/weights/hrm-code-135m-q8_0.gguf"
