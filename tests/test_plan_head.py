@@ -136,3 +136,34 @@ def test_hrm_run_plans_the_tests_with_the_plan_head_and_reports_them(tuned, tmp_
     result = json.loads(r.stdout.strip().splitlines()[-1])
     assert any(line.split(" ")[1] == "run_tests" for line in result["plan"])
     assert result["tests"] == {"passed": 2, "failed": 0}
+
+
+def test_path_arguments_name_only_the_files_given(tuned):
+    """With files per tool, a step's argument is chosen among them token by token
+    (PlanHeadSteps; the loop gives `read` and `edit` the repo's files), so the model cannot
+    name a file the repo lacks. Here every tool is held to two files the model never saw,
+    whichever tools the head picks."""
+    backend = HRMBackend(tuned["tuned"])
+    files = ["docs/notes.txt", "src/shop.py"]
+    paths = {t: files for t in TOOLS if t != "done"}
+    ask = ("Rename total to sum_all in calc.py.", "calc.py:\n  def total(xs)")  # as tuned
+    plan = make_plan(backend, ask[0], context=ask[1], max_tokens=96, paths=paths)
+    named = [a for t, a in plan.steps if t != "done"]
+    assert named and all(a in files for a in named[:-1]), plan.raw
+    assert any(f.startswith(named[-1]) for f in files)  # the token limit may cut the last
+    free = make_plan(backend, ask[0], context=ask[1], max_tokens=96)
+    assert any(a not in files for t, a in free.steps if t != "done"), free.raw
+
+
+def test_the_loop_holds_edits_off_test_files_unless_the_request_names_them(tmp_path):
+    from hrmcli.agent.loop import is_test_file
+
+    assert [is_test_file(f) for f in ("test_calc.py", "calc.py", "pkg/tests/util.py",
+                                      "x_test.go", "a.test.js", "ShopTest.java", "latest.py")] \
+        == [True, False, True, True, True, True, False]
+    repo = init_repo(tmp_path / "repo", TESTS)
+    loop = AgentLoop(repo, None, None, Policy())
+    loop.request = "make the failing test pass"
+    assert loop._files() == {"read": ["calc.py", "test_calc.py"], "edit": ["calc.py"]}
+    loop.request = "fix the assertion in test_calc.py"
+    assert loop._files()["edit"] == ["calc.py", "test_calc.py"]

@@ -18,6 +18,7 @@ message) from the `git_diff`/`git_log` output seen so far, never committed.
 
 from __future__ import annotations
 
+import re
 import shlex
 import time
 from collections import Counter
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from hrmcli.tools.git import GitRepo
     from hrmcli.tools.testrun import TestResult
 
+PLAN_PATHS = 2000  # the most files a plan's read/edit arguments are held to
 REPEATS = 2  # the same step failing this often, nothing changed between, ends the run
 OBS_CHARS = 2000  # tool output fed back to the planner per step
 DRAFT_DIR = ".hrm/"  # where `edit` writes drafts (not code): never committed
@@ -213,6 +215,7 @@ class AgentLoop:
             observations=[] if first else self.observations[-6:],
             done_so_far=[] if first else self.done_lines,
             context_files=self.context_files, on_text=self.ui.text, allow_fallback=first,
+            paths=self._files(),
         )
         if plan.generation is not None:
             g = plan.generation
@@ -228,6 +231,21 @@ class AgentLoop:
             self.transcript.plan(lines, revised=not first, note="default" if plan.fallback else "")
             self.ui.plan(plan, revised=not first)
         return plan
+
+    def _files(self) -> dict[str, list[str]]:
+        """The files a plan's `read` and `edit` steps may name: the repo's files (none in a
+        huge tree). Tests are not edited to make them pass: `edit` may name a test file
+        only when the request names it, or when the repo has nothing else."""
+        from hrmcli.tools.files import list_files
+
+        try:
+            files = list_files(self.root)
+        except (ToolError, OSError):
+            return {}
+        if len(files) > PLAN_PATHS:
+            return {}
+        code = [f for f in files if not is_test_file(f) or f in self.request]
+        return {"read": files, "edit": code or files}
 
     def _repo_map(self) -> str:
         try:
@@ -573,6 +591,17 @@ def tests_output(res: TestResult) -> str:
     """What a run_tests step shows the planner and the editor: the counts, then the tail."""
     head = f"{res.n_passed} passed, {res.n_failed} failed, {res.n_errors} errors"
     return f"{head}\n{res.output[-(OBS_CHARS - len(head) - 1):]}"  # observation keeps both
+
+
+_TEST_NAME = re.compile(r"(^test_.*\.py$|_test\.(py|go)$|\.(test|spec)\.[jt]sx?$|Tests?\.java$)")
+
+
+def is_test_file(rel: str) -> bool:
+    """A test file by its name or folder (test_x.py, x_test.go, x.test.js, XTest.java,
+    anything under tests/ or test/)."""
+    parts = rel.split("/")
+    return bool(_TEST_NAME.search(parts[-1])) or any(p in ("test", "tests", "__tests__")
+                                                      for p in parts[:-1])
 
 
 def done_line(index: int, tool: str, arg: str, status: str) -> str:

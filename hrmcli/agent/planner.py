@@ -120,9 +120,12 @@ def _messages(backend: Backend, request: str, context: str,
 def make_plan(backend: Backend, request: str, *, context: str = "",
               observations: Sequence[str] = (), done_so_far: Sequence[str] = (),
               context_files: Sequence[str] = (), on_text: Callable[[str], None] | None = None,
-              max_tokens: int = 512, allow_fallback: bool = True) -> Plan:
-    """A plan for `request` (or, with observations, for what remains of it)."""
-    opts = GenerationOptions(max_tokens=max_tokens, temperature=0.0, stop=[END_PLAN])
+              max_tokens: int = 512, allow_fallback: bool = True,
+              paths: dict[str, Sequence[str]] | None = None) -> Plan:
+    """A plan for `request` (or, with observations, for what remains of it). `paths`: tool
+    -> the files its argument may name, where the backend can hold it to them."""
+    opts = GenerationOptions(max_tokens=max_tokens, temperature=0.0, stop=[END_PLAN],
+                             plan_paths={t: tuple(ps) for t, ps in (paths or {}).items()})
     done = complete(backend, _messages(backend, request, context, observations, done_so_far),
                     opts, on_text)
     reply, head = done.text, list(done.plan_head)

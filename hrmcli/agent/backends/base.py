@@ -37,6 +37,9 @@ class GenerationOptions:
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
     logits_processor: LogitsProcessor | None = None
+    # tool -> the files a plan step with that tool may name (`read`, `edit`), where the
+    # backend can constrain its decoding (HRM-Code's plan head); others are free text.
+    plan_paths: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 @dataclass

@@ -47,13 +47,17 @@ class PlanHeadSteps:
     that position (the one tuning labels, trainer.tune) and the tokens of ` tool` are forced
     one by one; the argument is the language model's own until the newline, except that it
     must start with a space or be empty (a token glued to the tool, `read_tests`, would make
-    another word of it: `sep_ok` marks the tokens that may come first). The plan ends
+    another word of it: `sep_ok` marks the tokens that may come first). Given files per
+    tool (`paths`: the loop gives `read` and `edit`), that tool's argument is one of them: the model's logits choose
+    among the tokens that continue some ` path` + newline, so a plan cannot name a file
+    the repo does not have (a small model's memory of its training repos). The plan ends
     when the head chooses `done` (the turn then closes as plan records do:
     `done\n<|im_end|>`), after MAX_PLAN_STEPS steps, or at the token limit. Model output
     stays untrusted: the lines are parsed again by prompt_format.parse_plan like any plan.
     """
 
-    def __init__(self, engine, sep_ok: torch.Tensor, inner=None) -> None:
+    def __init__(self, engine, sep_ok: torch.Tensor, inner=None,
+                 paths: dict[str, Sequence[str]] | None = None) -> None:
         self.engine = engine
         self.sep_ok = sep_ok
         self.tok = engine.tokenizer
@@ -66,6 +70,12 @@ class PlanHeadSteps:
         self.forced: list[int] = []
         self._sep = False  # the next token follows a tool's spelling
         self._number: list[int] = []  # the rest of `N.` once its first token was sampled
+        # tool -> ` path` + newline as tokens, per file that tool's argument may name
+        self.paths = {t: [self.tok.encode(f" {p}\n") for p in ps]
+                      for t, ps in (paths or {}).items() if ps}
+        self._choices: list[list[int]] = []
+        self._path: list[int] | None = None  # the path argument's tokens so far
+        self._path_started = False  # its first token is chosen (the spelling is done)
 
     def _only(self, logits: torch.Tensor, allowed: Sequence[int]) -> torch.Tensor:
         out = torch.full_like(logits, float("-inf"))
@@ -81,6 +91,15 @@ class PlanHeadSteps:
                 self.forced = rest
         if self.forced:
             return self._only(logits, [self.forced.pop(0)])
+        if self._path is not None:
+            if self._path_started:
+                self._path.append(ids[-1])
+            self._path_started = True
+            n = len(self._path)
+            allowed = {p[n] for p in self._choices if len(p) > n and p[:n] == self._path}
+            if allowed:
+                return self._only(logits, sorted(allowed))
+            self._path = None  # the newline is written: the line is done
         if self._sep:
             self._sep = False
             return logits.masked_fill(~self.sep_ok, float("-inf"))
@@ -92,6 +111,9 @@ class PlanHeadSteps:
             self.forced = list(self.spell[TOOLS[k]])
             if TOOLS[k] == "done":
                 self.forced += self.tok.encode("\n") + self.end
+            elif TOOLS[k] in self.paths:
+                self._choices = self.paths[TOOLS[k]]
+                self._path, self._path_started = [], False  # after the forced spelling
             else:
                 self._sep = True
             return self._only(logits, [self.forced.pop(0)])
@@ -183,7 +205,8 @@ class HRMBackend:
         processor = opts.logits_processor
         head = None
         if messages and messages[-1].role == PLAN_ROLE and self.engine.tokenizer.is_chat:
-            processor = head = PlanHeadSteps(self.engine, self.separator_mask(), processor)
+            processor = head = PlanHeadSteps(self.engine, self.separator_mask(), processor,
+                                              opts.plan_paths)
         yield from self.engine.stream(
             prompt, max_tokens=min(opts.max_tokens, self.context_size - prompt_tokens),
             temperature=opts.temperature, top_p=opts.top_p, stop=opts.stop,
