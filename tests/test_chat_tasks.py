@@ -9,12 +9,12 @@ import subprocess
 
 from hrmcli.agent.apply import apply_edits
 from hrmcli.agent.editblocks import parse_edits
-from hrmcli.agent.prompts import HRM_STYLE, IM_END, edit_messages, plan_messages, render_chatml
 from hrmcli.agent.planner import hrm_plan_context
+from hrmcli.agent.prompts import HRM_STYLE, IM_END, edit_messages, plan_messages, render_chatml
 from hrmcli.agent.transcript import Transcript
 from trainer.data import chat_tasks
-from trainer.data.test_fix_tasks import TEST_ARG
 from trainer.data.edit_tasks import edit_tasks_for_file
+from trainer.data.test_fix_tasks import TEST_ARG
 
 PY = '''import os
 

@@ -79,7 +79,6 @@ def test_merge_plan_without_resolution_fails(tmp_path: Path) -> None:
 
 def test_fixes_commit_only_when_asked_and_running_the_tests_edits_nothing() -> None:
     from trainer.data.plan_tasks import run_tests_only, test_then_fix
-
     from trainer.data.test_fix_tasks import TEST_ARG
 
     fixes = [test_then_fix(random.Random(i)) for i in range(12)]

@@ -97,7 +97,7 @@ def _covering_block(path: str, text: str, renamed: str, index: int) -> EditBlock
     a, b = text.splitlines(keepends=True), renamed.splitlines(keepends=True)
     if len(a) != len(b) or "\r" in text or not text.endswith("\n"):
         return None  # blocks are LF lines that end with a newline
-    diff = [i for i, (x, y) in enumerate(zip(a, b)) if x != y]
+    diff = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
     if not diff:
         return None
     lo, hi = diff[0], diff[-1] + 1
@@ -106,6 +106,22 @@ def _covering_block(path: str, text: str, renamed: str, index: int) -> EditBlock
             return None
         lo, hi = max(lo - 1, 0), min(hi + 1, len(a))
     return EditBlock(index, path, "".join(a[lo:hi]), "".join(b[lo:hi]))
+
+
+def _finish_renames(new_contents: dict[str, str], files: dict[str, str],
+                    count: int) -> tuple[list[EditBlock], list[str]]:
+    """One more block per file where the reply renamed a function but left some of its uses
+    under the old name (verify.completed_rename): it renames those uses, so the diff shows
+    them and they apply with the rest; and a note per block that says hrm made it."""
+    blocks, notes = [], []
+    for rel, text in new_contents.items():
+        done = completed_rename(rel, files[rel], text) if rel in files else None
+        block = _covering_block(rel, text, done.text, count + len(blocks) + 1) if done else None
+        if block is not None:
+            blocks.append(block)
+            notes.append(f"the model renamed `{done.old}` to `{done.new}` in {rel}; hrm "
+                         f"renamed its {done.uses} other use(s) there too (in the diff)")
+    return blocks, notes
 
 
 @dataclass
@@ -132,7 +148,6 @@ class EditCoder:
     # Files git left with conflict markers in a merge: SEARCH may quote whole conflict
     # regions there (hrmcli.agent.apply reads such blocks only in these files).
     conflicted: frozenset[str] = frozenset()
-    notes: list[str] = field(default_factory=list, init=False)
 
     def read_files(self, paths: Sequence[str]) -> list[tuple[str, str]]:
         files = []
@@ -191,8 +206,9 @@ class EditCoder:
         return out
 
     def _check(self, reply: str, files: dict[str, str] | None = None
-               ) -> tuple[list, ApplyResult | None, list[BlockFailure]]:
-        """Parse and dry-run a reply: (edits, dry-run result, failures). With `files` (path
+               ) -> tuple[list, ApplyResult | None, list[BlockFailure], list[str]]:
+        """Parse and dry-run a reply: (edits, dry-run result, failures, notes on what hrm
+        added to the edits). With `files` (path
         -> content as read from disk), edits may touch only those files; edits that apply but change
         nothing, leave one of them unparseable, or leave a use of a function they renamed or
         removed, are failures too (hrmcli.agent.verify)."""
@@ -200,7 +216,7 @@ class EditCoder:
             try:
                 edits: list = parse_whole_files(reply)
             except MalformedWholeFile as e:
-                return [], None, [BlockFailure(0, "", str(e))]
+                return [], None, [BlockFailure(0, "", str(e))], []
             errors: list[BlockFailure] = []
             apply = apply_whole_files
         else:
@@ -214,13 +230,14 @@ class EditCoder:
             edits = self._own_spelling(edits, set(files))
             errors = self._outside(edits, set(files))
         if errors:
-            return edits, None, errors
+            return edits, None, errors, []
         result = apply(edits, self.root, dry_run=True)
         failed = list(result.failed)
         if not failed and not result.applied:
             failed = [BlockFailure(0, "", NO_CHANGE)]
+        notes: list[str] = []
         if not failed and files and self.check_syntax and self.edit_format == "diff":
-            more = self._finish_renames(result.new_contents, files, len(edits))
+            more, notes = _finish_renames(result.new_contents, files, len(edits))
             if more:
                 edits = edits + more
                 result = apply(edits, self.root, dry_run=True)
@@ -231,22 +248,7 @@ class EditCoder:
                 if checked else None
             if why:
                 failed.append(BlockFailure(0, rel, why))
-        return edits, result, failed
-
-    def _finish_renames(self, new_contents: dict[str, str], files: dict[str, str],
-                        count: int) -> list[EditBlock]:
-        """One more block per file where the reply renamed a function but left some of its
-        uses under the old name (verify.completed_rename): it renames those uses, so the
-        diff shows them and they apply with the rest. Each is announced in `notes`."""
-        blocks = []
-        for rel, text in new_contents.items():
-            done = completed_rename(rel, files[rel], text) if rel in files else None
-            block = _covering_block(rel, text, done.text, count + len(blocks) + 1) if done else None
-            if block is not None:
-                blocks.append(block)
-                self.notes.append(f"the model renamed `{done.old}` to `{done.new}` in {rel}; hrm "
-                                  f"renamed its {done.uses} other use(s) there too (in the diff)")
-        return blocks
+        return edits, result, failed, notes
 
     def propose(self, paths: Sequence[str], task: str) -> EditOutcome:
         """Ask for edits and dry-run them, repairing up to max_repairs times. Writes nothing."""
@@ -265,6 +267,7 @@ class EditCoder:
         t0 = time.perf_counter()
         tokens = prompt_tokens = 0
         reply, failures, edits, result = "", [], [], None
+        notes: list[str] = []
         resample = style == prompts.HRM_STYLE
         for attempt in range(1, self.max_repairs + 2):
             opts = GenerationOptions(**{**vars(self.options), "logits_processor": self._processor(files)})
@@ -288,8 +291,7 @@ class EditCoder:
                 self.session.message("assistant", done.text, done.completion_tokens)
                 self.session.generation(done.seconds, done.prompt_tokens, done.completion_tokens,
                                         done.finish_reason)
-            self.notes = []
-            edits, result, failures = self._check(reply, dict(files))
+            edits, result, failures, notes = self._check(reply, dict(files))
             if not failures or attempt > self.max_repairs:
                 break
             report = "\n".join(f"- {f}" for f in failures)
@@ -309,7 +311,7 @@ class EditCoder:
             diff=result.diff if ok and result else "",
             seconds=time.perf_counter() - t0, tokens=tokens, reply=reply, attempts=attempt,
             prompt_tokens=prompt_tokens, errors=[str(f) for f in failures],
-            edits=edits if ok else [], notes=list(self.notes) if ok else [],
+            edits=edits if ok else [], notes=notes if ok else [],
         )
         if self.session:
             self.session.edit(outcome.files, outcome.diff, applied=False, well_formed=ok,

@@ -48,9 +48,10 @@ class PlanHeadSteps:
     one by one; the argument is the language model's own until the newline, except that it
     must start with a space or be empty (a token glued to the tool, `read_tests`, would make
     another word of it: `sep_ok` marks the tokens that may come first). Given files per
-    tool (`paths`: the loop gives `read` and `edit`), that tool's argument is one of them: the model's logits choose
-    among the tokens that continue some ` path` + newline, so a plan cannot name a file
-    the repo does not have (a small model's memory of its training repos). The plan ends
+    tool (`paths`: the loop gives `read` and `edit`), that tool's argument is one of them:
+    the model's logits choose among the tokens that continue some ` path` + newline, so a
+    plan cannot name a file the repo does not have (a small model's memory of its training
+    repos). The plan ends
     when the head chooses `done` (the turn then closes as plan records do:
     `done\n<|im_end|>`), after MAX_PLAN_STEPS steps, or at the token limit. Model output
     stays untrusted: the lines are parsed again by prompt_format.parse_plan like any plan.
@@ -70,12 +71,13 @@ class PlanHeadSteps:
         self.forced: list[int] = []
         self._sep = False  # the next token follows a tool's spelling
         self._number: list[int] = []  # the rest of `N.` once its first token was sampled
-        # tool -> ` path` + newline as tokens, per file that tool's argument may name
-        self.paths = {t: [self.tok.encode(f" {p}\n") for p in ps]
-                      for t, ps in (paths or {}).items() if ps}
+        # tool -> ` path` + newline as tokens, per file that tool's argument may name (each
+        # file encoded once: `edit`'s files are some of `read`'s)
+        paths = {t: ps for t, ps in (paths or {}).items() if ps}
+        spelled = {f: self.tok.encode(f" {f}\n") for ps in paths.values() for f in ps}
+        self.paths = {t: [spelled[f] for f in ps] for t, ps in paths.items()}
         self._choices: list[list[int]] = []
-        self._path: list[int] | None = None  # the path argument's tokens so far
-        self._path_started = False  # its first token is chosen (the spelling is done)
+        self._path_at: int | None = None  # where the path argument starts in ids, once known
 
     def _only(self, logits: torch.Tensor, allowed: Sequence[int]) -> torch.Tensor:
         out = torch.full_like(logits, float("-inf"))
@@ -91,15 +93,15 @@ class PlanHeadSteps:
                 self.forced = rest
         if self.forced:
             return self._only(logits, [self.forced.pop(0)])
-        if self._path is not None:
-            if self._path_started:
-                self._path.append(ids[-1])
-            self._path_started = True
-            n = len(self._path)
-            allowed = {p[n] for p in self._choices if len(p) > n and p[:n] == self._path}
+        if self._choices:
+            if self._path_at is None:  # the tool's spelling is done: the path starts here
+                self._path_at = len(ids)
+            path = list(ids[self._path_at:])
+            n = len(path)
+            allowed = {p[n] for p in self._choices if len(p) > n and p[:n] == path}
             if allowed:
                 return self._only(logits, sorted(allowed))
-            self._path = None  # the newline is written: the line is done
+            self._choices, self._path_at = [], None  # the newline is written: the line is done
         if self._sep:
             self._sep = False
             return logits.masked_fill(~self.sep_ok, float("-inf"))
@@ -112,8 +114,7 @@ class PlanHeadSteps:
             if TOOLS[k] == "done":
                 self.forced += self.tok.encode("\n") + self.end
             elif TOOLS[k] in self.paths:
-                self._choices = self.paths[TOOLS[k]]
-                self._path, self._path_started = [], False  # after the forced spelling
+                self._choices = self.paths[TOOLS[k]]  # the path follows the spelling
             else:
                 self._sep = True
             return self._only(logits, [self.forced.pop(0)])
